@@ -9,7 +9,9 @@ import { commands } from './commands/index.ts';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('syncline')
-    .description('Event-streaming integration backbone: ERP, CRM, billing and support kept in step over Kafka.')
+    .description(
+      'Event-streaming integration backbone: ERP, CRM, billing and support kept in step over Kafka.',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const register of commands) register(program);

@@ -38,10 +38,7 @@ export class Progress {
     if (!tty && now - this.lastPrinted < 3000) return;
     this.lastPrinted = now;
     const seconds = ((now - this.started) / 1000).toFixed(0);
-    const part =
-      this.total && this.total > 0
-        ? `${bar(done / this.total)} ${done}/${this.total}`
-        : `${done}`;
+    const part = this.total && this.total > 0 ? `${bar(done / this.total)} ${done}/${this.total}` : `${done}`;
     const text = `${this.label} ${part} ${detail} (${seconds}s)`;
     if (tty) process.stderr.write(`\r\x1b[2K${text}`);
     else process.stderr.write(`${text}\n`);

@@ -43,9 +43,13 @@ export async function ensureKafkaJars(cache: string, onProgress?: FetchProgress)
     rmSync(work, { recursive: true, force: true });
   }
   if (!readdirSync(libs).some((name) => name.startsWith(`kafka_${SCALA_VERSION}-`))) {
-    throw SynclineError.permanent(ErrorCodes.INFRA_FAILED, `Maven finished but no Kafka jar arrived in ${libs}`, {
-      part: 'kafka',
-    });
+    throw SynclineError.permanent(
+      ErrorCodes.INFRA_FAILED,
+      `Maven finished but no Kafka jar arrived in ${libs}`,
+      {
+        part: 'kafka',
+      },
+    );
   }
   writeFileSync(join(dir, '.complete'), `${new Date().toISOString()}\n`);
   return libs;
@@ -73,24 +77,37 @@ export async function ensureApicurio(cache: string, onProgress?: FetchProgress):
     );
     const archive = readdirSync(work).find((name) => name.endsWith('.tar.gz'));
     if (!archive) {
-      throw SynclineError.permanent(ErrorCodes.INFRA_FAILED, 'Maven finished but the Apicurio archive did not arrive', {
-        part: 'registry',
-      });
+      throw SynclineError.permanent(
+        ErrorCodes.INFRA_FAILED,
+        'Maven finished but the Apicurio archive did not arrive',
+        {
+          part: 'registry',
+        },
+      );
     }
     await run('tar', ['-xzf', join(work, archive), '-C', app], 'registry');
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
   if (!existsSync(join(app, 'quarkus-run.jar'))) {
-    throw SynclineError.permanent(ErrorCodes.INFRA_FAILED, `the Apicurio archive has no quarkus-run.jar (in ${app})`, {
-      part: 'registry',
-    });
+    throw SynclineError.permanent(
+      ErrorCodes.INFRA_FAILED,
+      `the Apicurio archive has no quarkus-run.jar (in ${app})`,
+      {
+        part: 'registry',
+      },
+    );
   }
   writeFileSync(join(dir, '.complete'), `${new Date().toISOString()}\n`);
   return app;
 }
 
-async function runMaven(args: string[], cwd: string, part: string, onProgress?: FetchProgress): Promise<void> {
+async function runMaven(
+  args: string[],
+  cwd: string,
+  part: string,
+  onProgress?: FetchProgress,
+): Promise<void> {
   let downloaded = 0;
   const output: string[] = [];
   await run('mvn', args, part, cwd, (line) => {
@@ -130,7 +147,12 @@ function run(
     child.stderr.on('data', take);
     child.once('error', (error) =>
       reject(
-        SynclineError.permanent(ErrorCodes.INFRA_FAILED, `cannot run ${command}: ${error.message}`, { part }, error),
+        SynclineError.permanent(
+          ErrorCodes.INFRA_FAILED,
+          `cannot run ${command}: ${error.message}`,
+          { part },
+          error,
+        ),
       ),
     );
     child.once('close', (code) =>

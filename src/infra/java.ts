@@ -41,7 +41,10 @@ function javaVersionOutput(javaPath: string): string {
 }
 
 /** Every Java runtime we can find, in order of preference. */
-export function candidateJavas(env: NodeJS.ProcessEnv = process.env, overrideVariable?: string): JavaRuntime[] {
+export function candidateJavas(
+  env: NodeJS.ProcessEnv = process.env,
+  overrideVariable?: string,
+): JavaRuntime[] {
   const paths: string[] = [];
   const override = overrideVariable ? env[overrideVariable] : undefined;
   if (override) paths.push(override.endsWith('/java') ? override : join(override, 'bin', 'java'));

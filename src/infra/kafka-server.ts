@@ -11,7 +11,15 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
 import { ensureKafkaJars, type FetchProgress } from './artifacts.ts';
 import { findJava } from './java.ts';
-import { findOurs, portOpen, residentMemoryMiB, startDetached, stopProcess, tail, waitFor } from './process.ts';
+import {
+  findOurs,
+  portOpen,
+  residentMemoryMiB,
+  startDetached,
+  stopProcess,
+  tail,
+  waitFor,
+} from './process.ts';
 import { KAFKA_MIN_JAVA, KAFKA_VERSION } from './versions.ts';
 
 export interface KafkaServerOptions {
@@ -74,7 +82,12 @@ export class KafkaServer {
       };
     }
     if (await portOpen(this.host, this.port)) {
-      return { part: 'kafka', state: 'external', endpoint: this.endpoint, detail: 'answering, not started by syncline' };
+      return {
+        part: 'kafka',
+        state: 'external',
+        endpoint: this.endpoint,
+        detail: 'answering, not started by syncline',
+      };
     }
     return { part: 'kafka', state: 'stopped', endpoint: this.endpoint };
   }
@@ -109,14 +122,30 @@ export class KafkaServer {
     const log4jFile = join(this.dir, 'log4j2.properties');
     writeFileSync(log4jFile, LOG4J_CONFIG);
     const classpath = `${libs}/*`;
-    const jvm = [`-Xms256m`, `-Xmx${this.options.heapMb ?? 768}m`, '-XX:+UseG1GC', `-Dlog4j2.configurationFile=${log4jFile}`];
+    const jvm = [
+      `-Xms256m`,
+      `-Xmx${this.options.heapMb ?? 768}m`,
+      '-XX:+UseG1GC',
+      `-Dlog4j2.configurationFile=${log4jFile}`,
+    ];
 
     if (!existsSync(join(dataDir, 'meta.properties'))) {
       // First start of this stack: format the storage as a standalone KRaft controller quorum.
       try {
         execFileSync(
           java.path,
-          [...jvm, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '--standalone', '-t', randomUUID().replaceAll('-', '').slice(0, 22), '-c', propertiesFile],
+          [
+            ...jvm,
+            '-cp',
+            classpath,
+            'kafka.tools.StorageTool',
+            'format',
+            '--standalone',
+            '-t',
+            randomUUID().replaceAll('-', '').slice(0, 22),
+            '-c',
+            propertiesFile,
+          ],
           { stdio: ['ignore', 'pipe', 'pipe'] },
         );
       } catch (error) {
@@ -176,11 +205,16 @@ export class KafkaServer {
       intervalMs: 500,
     });
     if (outcome === 'ready') return;
-    const reason = outcome === 'died' ? 'the Kafka process exited during start-up' : 'Kafka did not become ready in time';
-    throw SynclineError.permanent(ErrorCodes.INFRA_FAILED, `${reason}; last log lines:\n${tail(this.logFile)}`, {
-      part: 'kafka',
-      logFile: this.logFile,
-    });
+    const reason =
+      outcome === 'died' ? 'the Kafka process exited during start-up' : 'Kafka did not become ready in time';
+    throw SynclineError.permanent(
+      ErrorCodes.INFRA_FAILED,
+      `${reason}; last log lines:\n${tail(this.logFile)}`,
+      {
+        part: 'kafka',
+        logFile: this.logFile,
+      },
+    );
   }
 
   private serverProperties(dataDir: string): string {

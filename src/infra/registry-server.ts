@@ -12,7 +12,15 @@ import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
 import { ensureApicurio, type FetchProgress } from './artifacts.ts';
 import { findJava } from './java.ts';
 import { describeJavas, type PartStatus } from './kafka-server.ts';
-import { findOurs, portOpen, residentMemoryMiB, startDetached, stopProcess, tail, waitFor } from './process.ts';
+import {
+  findOurs,
+  portOpen,
+  residentMemoryMiB,
+  startDetached,
+  stopProcess,
+  tail,
+  waitFor,
+} from './process.ts';
 import { APICURIO_MIN_JAVA, APICURIO_VERSION } from './versions.ts';
 
 export interface RegistryServerOptions {
@@ -70,7 +78,12 @@ export class RegistryServer {
       };
     }
     if (await this.healthy()) {
-      return { part: 'registry', state: 'external', endpoint: this.url, detail: 'answering, not started by syncline' };
+      return {
+        part: 'registry',
+        state: 'external',
+        endpoint: this.url,
+        detail: 'answering, not started by syncline',
+      };
     }
     return { part: 'registry', state: 'stopped', endpoint: this.url };
   }
@@ -100,7 +113,12 @@ export class RegistryServer {
     const app = await ensureApicurio(this.options.cache, onProgress);
     const proc = startDetached({
       command: java.path,
-      args: [`-Xmx${this.options.heapMb ?? 512}m`, `-Dsyncline.home=${this.options.home}`, '-jar', join(app, 'quarkus-run.jar')],
+      args: [
+        `-Xmx${this.options.heapMb ?? 512}m`,
+        `-Dsyncline.home=${this.options.home}`,
+        '-jar',
+        join(app, 'quarkus-run.jar'),
+      ],
       cwd: app,
       env: { ...process.env, ...this.environment() },
       logFile: this.logFile,
@@ -167,11 +185,17 @@ export class RegistryServer {
     });
     if (outcome === 'ready') return;
     const reason =
-      outcome === 'died' ? 'the registry process exited during start-up' : 'the registry did not become ready in time';
-    throw SynclineError.permanent(ErrorCodes.INFRA_FAILED, `${reason}; last log lines:\n${tail(this.logFile)}`, {
-      part: 'registry',
-      logFile: this.logFile,
-    });
+      outcome === 'died'
+        ? 'the registry process exited during start-up'
+        : 'the registry did not become ready in time';
+    throw SynclineError.permanent(
+      ErrorCodes.INFRA_FAILED,
+      `${reason}; last log lines:\n${tail(this.logFile)}`,
+      {
+        part: 'registry',
+        logFile: this.logFile,
+      },
+    );
   }
 
   /** Without a global rule Apicurio enforces no compatibility at all; set one after every start. */

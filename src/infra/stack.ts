@@ -69,12 +69,17 @@ export class LocalStack {
     if (missing.length > 0) {
       throw SynclineError.permanent(
         ErrorCodes.INFRA_FAILED,
-        missing.map((part) => `${part.part} at ${part.endpoint}: ${part.detail ?? 'not reachable'}`).join('\n'),
+        missing
+          .map((part) => `${part.part} at ${part.endpoint}: ${part.detail ?? 'not reachable'}`)
+          .join('\n'),
         { part: missing.map((part) => part.part).join(' and ') },
       );
     }
     const appDatabase = parseDatabaseUrl(this.config.databaseUrl).name;
-    const createdDatabases = await ensureDatabases(this.config.databaseUrl, [appDatabase, this.registryDatabase]);
+    const createdDatabases = await ensureDatabases(this.config.databaseUrl, [
+      appDatabase,
+      this.registryDatabase,
+    ]);
     onStep?.('kafka: starting');
     const kafkaAction = await this.kafka.start(onProgress);
     onStep?.(`kafka: ${kafkaAction}`);

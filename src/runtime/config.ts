@@ -8,7 +8,12 @@ import { ErrorCodes, SynclineError } from './errors.ts';
 
 const brokerList = z
   .string()
-  .transform((value) => value.split(',').map((broker) => broker.trim()).filter(Boolean))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((broker) => broker.trim())
+      .filter(Boolean),
+  )
   .pipe(
     z
       .array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'each broker must be host:port'))
@@ -28,11 +33,16 @@ const url = (protocols: string[]) =>
   );
 
 /** A comma-separated list of secrets, so a secret can be rotated with old and new both active. */
-const secretList = z
-  .string()
-  .transform((value) => value.split(',').map((secret) => secret.trim()).filter(Boolean));
+const secretList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((secret) => secret.trim())
+    .filter(Boolean),
+);
 
-const booleanFlag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1');
 
 const port = z.coerce.number().int().min(1).max(65535);
 
@@ -82,7 +92,9 @@ export interface Config {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings count as unset, so `FOO= syncline ...` falls back to the default.
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
@@ -90,15 +102,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       const shown = SECRET_VARIABLES.has(variable) ? '' : describeValue(present[variable]);
       return `${variable}: ${issue.message}${shown}`;
     });
-    throw SynclineError.permanent(ErrorCodes.CONFIG_INVALID, `invalid configuration:\n  ${lines.join('\n  ')}`);
+    throw SynclineError.permanent(
+      ErrorCodes.CONFIG_INVALID,
+      `invalid configuration:\n  ${lines.join('\n  ')}`,
+    );
   }
   const e = parsed.data;
   const saslProblems: string[] = [];
   if (e.KAFKA_SASL_MECHANISM && (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD)) {
-    saslProblems.push('KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: both are required when KAFKA_SASL_MECHANISM is set');
+    saslProblems.push(
+      'KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: both are required when KAFKA_SASL_MECHANISM is set',
+    );
   }
   if (saslProblems.length > 0) {
-    throw SynclineError.permanent(ErrorCodes.CONFIG_INVALID, `invalid configuration:\n  ${saslProblems.join('\n  ')}`);
+    throw SynclineError.permanent(
+      ErrorCodes.CONFIG_INVALID,
+      `invalid configuration:\n  ${saslProblems.join('\n  ')}`,
+    );
   }
   return {
     kafka: {
@@ -106,7 +126,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       clientId: e.KAFKA_CLIENT_ID,
       ssl: e.KAFKA_SSL,
       ...(e.KAFKA_SASL_MECHANISM && e.KAFKA_SASL_USERNAME && e.KAFKA_SASL_PASSWORD
-        ? { sasl: { mechanism: e.KAFKA_SASL_MECHANISM, username: e.KAFKA_SASL_USERNAME, password: e.KAFKA_SASL_PASSWORD } }
+        ? {
+            sasl: {
+              mechanism: e.KAFKA_SASL_MECHANISM,
+              username: e.KAFKA_SASL_USERNAME,
+              password: e.KAFKA_SASL_PASSWORD,
+            },
+          }
         : {}),
     },
     schemaRegistryUrl: e.SCHEMA_REGISTRY_URL.replace(/\/+$/, ''),
@@ -116,7 +142,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminPort: e.ADMIN_PORT,
     webhookPort: e.WEBHOOK_PORT,
     logLevel: e.LOG_LEVEL,
-    webhookSecrets: { stripe: e.STRIPE_WEBHOOK_SECRET, salesforce: e.SALESFORCE_WEBHOOK_SECRET, zendesk: e.ZENDESK_WEBHOOK_SECRET },
+    webhookSecrets: {
+      stripe: e.STRIPE_WEBHOOK_SECRET,
+      salesforce: e.SALESFORCE_WEBHOOK_SECRET,
+      zendesk: e.ZENDESK_WEBHOOK_SECRET,
+    },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

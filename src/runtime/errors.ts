@@ -98,7 +98,12 @@ export class SynclineError extends Error {
  */
 export function classify(error: unknown, context?: ErrorContext): SynclineError {
   if (error instanceof SynclineError) {
-    return context ? new SynclineError(error.code, error.message, { ...optionsOf(error), context: { ...error.context, ...context } }) : error;
+    return context
+      ? new SynclineError(error.code, error.message, {
+          ...optionsOf(error),
+          context: { ...error.context, ...context },
+        })
+      : error;
   }
   try {
     if (error instanceof TypeError || error instanceof RangeError || error instanceof SyntaxError) {
@@ -107,11 +112,15 @@ export function classify(error: unknown, context?: ErrorContext): SynclineError 
     if (error instanceof Error) {
       const retriable = (error as { retriable?: unknown }).retriable;
       if (typeof retriable === 'boolean') {
-        return new SynclineError(retriable ? ErrorCodes.BROKER_UNAVAILABLE : ErrorCodes.UNEXPECTED, error.message, {
-          retriable,
-          context,
-          cause: error,
-        });
+        return new SynclineError(
+          retriable ? ErrorCodes.BROKER_UNAVAILABLE : ErrorCodes.UNEXPECTED,
+          error.message,
+          {
+            retriable,
+            context,
+            cause: error,
+          },
+        );
       }
       const code = (error as { code?: unknown }).code;
       if (typeof code === 'string' && NETWORK_CODES.has(code)) {
@@ -119,13 +128,25 @@ export function classify(error: unknown, context?: ErrorContext): SynclineError 
       }
       return SynclineError.permanent(ErrorCodes.UNEXPECTED, error.message, context, error);
     }
-    return SynclineError.permanent(ErrorCodes.UNEXPECTED, `non-error value thrown: ${String(error)}`, context);
+    return SynclineError.permanent(
+      ErrorCodes.UNEXPECTED,
+      `non-error value thrown: ${String(error)}`,
+      context,
+    );
   } catch {
     return SynclineError.permanent(ErrorCodes.UNEXPECTED, 'unclassifiable error', context);
   }
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+]);
 
 function optionsOf(error: SynclineError): SynclineErrorOptions {
   return { retriable: error.retriable, cause: error.cause, retryAfterMs: error.retryAfterMs };

@@ -58,6 +58,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 }
 
 /** A child logger for one business transaction: every line carries its correlation id. */
-export function withCorrelation(logger: Logger, correlationId: string, extra: Record<string, unknown> = {}): Logger {
+export function withCorrelation(
+  logger: Logger,
+  correlationId: string,
+  extra: Record<string, unknown> = {},
+): Logger {
   return logger.child({ correlationId, ...extra });
 }

@@ -14,6 +14,8 @@ export default async function setup(): Promise<void> {
   const parts = await stack.status();
   const down = parts.filter((part) => part.state === 'stopped');
   if (down.length === 0) return;
-  process.stderr.write(`[global-setup] starting the local stack (${down.map((p) => p.part).join(', ')} down)\n`);
+  process.stderr.write(
+    `[global-setup] starting the local stack (${down.map((p) => p.part).join(', ')} down)\n`,
+  );
   await stack.up();
 }

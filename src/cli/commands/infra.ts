@@ -2,7 +2,7 @@
  * `syncline infra up | down | status`: the local stack (Kafka in KRaft mode, the schema registry; Redis
  * and PostgreSQL checked), started from the command line without Docker.
  */
-import { Command, Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { LocalStack } from '../../infra/stack.ts';
 import type { PartStatus } from '../../infra/kafka-server.ts';
 import { loadConfig } from '../../runtime/config.ts';
@@ -19,7 +19,10 @@ export function registerInfra(program: Command): void {
     .command('infra')
     .description('Run the local stack: Kafka (KRaft) and the schema registry; checks Redis and PostgreSQL');
 
-  const home = new Option('--home <dir>', 'folder for data, logs and pid files (default: $SYNCLINE_HOME or ./.syncline)');
+  const home = new Option(
+    '--home <dir>',
+    'folder for data, logs and pid files (default: $SYNCLINE_HOME or ./.syncline)',
+  );
   const json = new Option('--json', 'print one JSON object on stdout');
 
   infra
@@ -28,7 +31,9 @@ export function registerInfra(program: Command): void {
     .addOption(home)
     .addOption(json)
     .addOption(
-      new Option('--registry-storage <kind>', 'where the registry keeps schemas').choices(['sql', 'memory']).default('sql'),
+      new Option('--registry-storage <kind>', 'where the registry keeps schemas')
+        .choices(['sql', 'memory'])
+        .default('sql'),
     )
     .action(async (options: InfraOptions) => {
       const stack = stackFrom(options);
@@ -52,7 +57,8 @@ export function registerInfra(program: Command): void {
       const anyStarted = report.parts.some((part) => part.action === 'started');
       say(anyStarted ? `Local stack up in ${report.seconds.toFixed(1)}s:` : 'Local stack already up:');
       for (const part of report.parts) say(`  ${formatPart(part)}${actionNote(part.action)}`);
-      if (report.createdDatabases.length > 0) say(`  created databases: ${report.createdDatabases.join(', ')}`);
+      if (report.createdDatabases.length > 0)
+        say(`  created databases: ${report.createdDatabases.join(', ')}`);
     });
 
   infra
@@ -67,7 +73,9 @@ export function registerInfra(program: Command): void {
         return;
       }
       for (const { part, result } of results) {
-        say(`  ${part.padEnd(9)} ${result === 'not-ours' ? 'not running (or not started by syncline): left alone' : result}`);
+        say(
+          `  ${part.padEnd(9)} ${result === 'not-ours' ? 'not running (or not started by syncline): left alone' : result}`,
+        );
       }
     });
 

@@ -40,7 +40,9 @@ afterAll(async () => {
 
 describe('syncline infra', () => {
   it('up starts Kafka and the registry, waits until healthy, and a second up finds everything up', async () => {
-    const first = JSON.parse((await syncline('infra', 'up', '--registry-storage', 'memory', '--json')).stdout) as {
+    const first = JSON.parse(
+      (await syncline('infra', 'up', '--registry-storage', 'memory', '--json')).stdout,
+    ) as {
       parts: Part[];
     };
     const byName = new Map(first.parts.map((part) => [part.part, part]));
@@ -48,12 +50,17 @@ describe('syncline infra', () => {
     expect(byName.get('registry')).toMatchObject({ state: 'running', action: 'started' });
     expect(await portOpen('127.0.0.1', 29092)).toBe(true);
 
-    const second = JSON.parse((await syncline('infra', 'up', '--registry-storage', 'memory', '--json')).stdout) as {
+    const second = JSON.parse(
+      (await syncline('infra', 'up', '--registry-storage', 'memory', '--json')).stdout,
+    ) as {
       parts: Part[];
     };
     const again = new Map(second.parts.map((part) => [part.part, part]));
     expect(again.get('kafka')).toMatchObject({ action: 'already-running', pid: byName.get('kafka')?.pid });
-    expect(again.get('registry')).toMatchObject({ action: 'already-running', pid: byName.get('registry')?.pid });
+    expect(again.get('registry')).toMatchObject({
+      action: 'already-running',
+      pid: byName.get('registry')?.pid,
+    });
 
     const human = await syncline('infra', 'up', '--registry-storage', 'memory');
     expect(human.stdout).toContain('Local stack already up');
@@ -66,7 +73,7 @@ describe('syncline infra', () => {
     expect(status.parts.map((part) => part.part)).toEqual(['kafka', 'registry', 'redis', 'postgres']);
     expect(status.parts.find((part) => part.part === 'kafka')?.endpoint).toBe('127.0.0.1:29092');
     const config = await fetch('http://127.0.0.1:28085/apis/ccompat/v7/config');
-    expect(((await config.json()) as { compatibilityLevel?: string; compatibility?: string })).toMatchObject({
+    expect((await config.json()) as { compatibilityLevel?: string; compatibility?: string }).toMatchObject({
       compatibilityLevel: 'BACKWARD_TRANSITIVE',
     });
   });
@@ -82,10 +89,9 @@ describe('syncline infra', () => {
     expect(await portOpen('127.0.0.1', 28085)).toBe(false);
 
     const after = JSON.parse((await syncline('infra', 'status', '--json')).stdout) as { parts: Part[] };
-    expect(after.parts.filter((part) => part.part === 'kafka' || part.part === 'registry').map((p) => p.state)).toEqual([
-      'stopped',
-      'stopped',
-    ]);
+    expect(
+      after.parts.filter((part) => part.part === 'kafka' || part.part === 'registry').map((p) => p.state),
+    ).toEqual(['stopped', 'stopped']);
   });
 
   it('down never stops a server it did not start', async () => {
