@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import { registerInfra } from './infra.ts';
+import { registerTopology } from './topology.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerInfra];
+export const commands: RegisterCommand[] = [registerInfra, registerTopology];
