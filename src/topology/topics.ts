@@ -9,14 +9,18 @@
  *   a DLQ can be replayed from its source topic.
  * - mdm golden/xref: compacted (latest state per key, forever); tombstones (unmerges) kept 7 days,
  *   the longest a rebuilding reader may lag and still see them.
- * - retry: 7 days; a redriven record is picked up within seconds. DLQ: 30 days, time enough for
- *   triage (alert on the age of the oldest DLQ record well before that).
+ * - retry: 7 days; a redriven record is picked up within seconds. DLQ: kept until someone acts
+ *   (retention.ms -1): a DLQ record holds the original key, value and headers, so it needs no source
+ *   topic to be redriven, and a record that expired unseen would be silently lost. Alert on the age
+ *   of the oldest DLQ record instead.
  * - ops.lineage: 30 days, so any record still in a DLQ keeps its trace; ops.audit: one year.
  */
 import type { CleanupDeclaration, GroupDeclaration, PartitionCounts, TopicDeclaration } from './types.ts';
 import { Compatibilities, GroupRoles, KeyIdentities, TopicKinds } from './types.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Kafka's retention.ms for "never delete by age". */
+const UNLIMITED = -1;
 
 /** Names of the declared topics, for typed references from producers, processors and sinks. */
 export const TopicNames = {
@@ -319,7 +323,7 @@ export function groupTopicDeclarations(groups: readonly GroupDeclaration[]): Top
       key: { format: 'string', identity: KeyIdentities.ORIGINAL_KEY },
       value: { format: 'original' },
       partitions: group.dlqPartitions,
-      cleanup: { policy: 'delete', retentionMs: 30 * DAY_MS },
+      cleanup: { policy: 'delete', retentionMs: UNLIMITED },
     },
   ]);
 }
