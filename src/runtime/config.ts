@@ -40,11 +40,18 @@ const secretList = z.string().transform((value) =>
     .filter(Boolean),
 );
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 const booleanFlag = z
-  .enum(['true', 'false', '1', '0'])
+  .enum(['true', 'false', '1', '0'], { error: 'must be true, false, 1 or 0' })
   .transform((value) => value === 'true' || value === '1');
 
-const port = z.coerce.number().int().min(1).max(65535);
+const portMessage = 'must be a port number from 1 to 65535';
+const port = z.coerce
+  .number({ error: portMessage })
+  .int(portMessage)
+  .min(1, portMessage)
+  .max(65535, portMessage);
 
 const EnvSchema = z.object({
   KAFKA_BROKERS: brokerList.default(['localhost:9092']),
@@ -58,12 +65,18 @@ const EnvSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/syncline'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   ADMIN_PORT: port.default(9464),
+  /** The admin server binds to loopback unless told otherwise: /metrics and /readyz are unauthenticated. */
+  ADMIN_HOST: z.string().min(1).default('127.0.0.1'),
   WEBHOOK_PORT: port.default(8080),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   STRIPE_WEBHOOK_SECRET: secretList.default([]),
   SALESFORCE_WEBHOOK_SECRET: secretList.default([]),
   ZENDESK_WEBHOOK_SECRET: secretList.default([]),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  /** The ERP customer-master API the polling connector pages through; polling is off without it. */
+  ERP_API_URL: url(['http:', 'https:']).optional(),
+  ERP_API_TOKEN: z.string().min(1).optional(),
+  ERP_POLL_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(5000),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -80,10 +93,13 @@ export interface Config {
   databaseUrl: string;
   adminToken?: string;
   adminPort: number;
+  adminHost: string;
   webhookPort: number;
   logLevel: Env['LOG_LEVEL'];
   webhookSecrets: { stripe: string[]; salesforce: string[]; zendesk: string[] };
   shutdownTimeoutMs: number;
+  /** Set when ERP_API_URL is: the ERP polling connector's API. */
+  erp?: { apiUrl: string; token?: string; pollIntervalMs: number };
 }
 
 /**
@@ -96,24 +112,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
   );
   const parsed = EnvSchema.safeParse(present);
+  // Checked on the raw values so that they are reported together with every other bad value.
+  const saslProblems = saslCredentialProblems(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const variable = String(issue.path[0] ?? '?');
       const shown = SECRET_VARIABLES.has(variable) ? '' : describeValue(present[variable]);
       return `${variable}: ${issue.message}${shown}`;
     });
+    lines.push(...saslProblems);
     throw SynclineError.permanent(
       ErrorCodes.CONFIG_INVALID,
       `invalid configuration:\n  ${lines.join('\n  ')}`,
     );
   }
   const e = parsed.data;
-  const saslProblems: string[] = [];
-  if (e.KAFKA_SASL_MECHANISM && (!e.KAFKA_SASL_USERNAME || !e.KAFKA_SASL_PASSWORD)) {
-    saslProblems.push(
-      'KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD: both are required when KAFKA_SASL_MECHANISM is set',
-    );
-  }
   if (saslProblems.length > 0) {
     throw SynclineError.permanent(
       ErrorCodes.CONFIG_INVALID,
@@ -140,6 +153,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     ...(e.ADMIN_TOKEN ? { adminToken: e.ADMIN_TOKEN } : {}),
     adminPort: e.ADMIN_PORT,
+    adminHost: e.ADMIN_HOST,
     webhookPort: e.WEBHOOK_PORT,
     logLevel: e.LOG_LEVEL,
     webhookSecrets: {
@@ -148,7 +162,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       zendesk: e.ZENDESK_WEBHOOK_SECRET,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    ...(e.ERP_API_URL
+      ? {
+          erp: {
+            apiUrl: e.ERP_API_URL,
+            ...(e.ERP_API_TOKEN ? { token: e.ERP_API_TOKEN } : {}),
+            pollIntervalMs: e.ERP_POLL_INTERVAL_MS,
+          },
+        }
+      : {}),
   };
+}
+
+/** SASL needs both halves of the credentials; one line per missing variable. */
+function saslCredentialProblems(env: Record<string, string | undefined>): string[] {
+  if (!env.KAFKA_SASL_MECHANISM) return [];
+  return ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']
+    .filter((variable) => !env[variable])
+    .map((variable) => `${variable}: required when KAFKA_SASL_MECHANISM is set`);
 }
 
 const SECRET_VARIABLES = new Set([
@@ -157,6 +188,7 @@ const SECRET_VARIABLES = new Set([
   'STRIPE_WEBHOOK_SECRET',
   'SALESFORCE_WEBHOOK_SECRET',
   'ZENDESK_WEBHOOK_SECRET',
+  'ERP_API_TOKEN',
   'DATABASE_URL',
   'REDIS_URL',
 ]);

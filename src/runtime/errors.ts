@@ -11,6 +11,10 @@ export const ErrorCodes = {
   SIGNATURE_INVALID: 'SIGNATURE_INVALID',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   BROKER_UNAVAILABLE: 'BROKER_UNAVAILABLE',
+  /** The broker refused our credentials (SASL): a configuration problem, retrying will not help. */
+  BROKER_AUTH_FAILED: 'BROKER_AUTH_FAILED',
+  /** A topic we write to or read from does not exist: the topology has not been applied. */
+  TOPIC_NOT_FOUND: 'TOPIC_NOT_FOUND',
   REGISTRY_UNAVAILABLE: 'REGISTRY_UNAVAILABLE',
   REDIS_UNAVAILABLE: 'REDIS_UNAVAILABLE',
   DATABASE_UNAVAILABLE: 'DATABASE_UNAVAILABLE',
@@ -26,6 +30,8 @@ export const ErrorCodes = {
   TOPOLOGY_REFUSED: 'TOPOLOGY_REFUSED',
   INFRA_FAILED: 'INFRA_FAILED',
   RETRIES_EXHAUSTED: 'RETRIES_EXHAUSTED',
+  /** The component is closing and takes no more work; the caller may retry against another instance. */
+  SHUTTING_DOWN: 'SHUTTING_DOWN',
   UNEXPECTED: 'UNEXPECTED',
 } as const;
 

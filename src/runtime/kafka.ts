@@ -5,11 +5,22 @@
 import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
+import './kafkajs-patches.ts';
 
 // kafkajs warns about its v2 partitioner change on every producer; we chose the default on purpose.
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
 
-export function createKafka(config: Config, logger: Logger, clientSuffix?: string): Kafka {
+/**
+ * A kafkajs client for the configured cluster. `overrides` adjusts connection behaviour for one
+ * purpose (e.g. a readiness probe that must fail fast instead of retrying); brokers, TLS and SASL
+ * always come from the config.
+ */
+export function createKafka(
+  config: Config,
+  logger: Logger,
+  clientSuffix?: string,
+  overrides: Pick<KafkaConfig, 'connectionTimeout' | 'requestTimeout' | 'retry' | 'logLevel'> = {},
+): Kafka {
   const kafkaConfig: KafkaConfig = {
     clientId: clientSuffix ? `${config.kafka.clientId}-${clientSuffix}` : config.kafka.clientId,
     brokers: config.kafka.brokers,
@@ -19,6 +30,7 @@ export function createKafka(config: Config, logger: Logger, clientSuffix?: strin
     retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
     logLevel: KafkaLogLevel.WARN,
     logCreator: () => (entry: LogEntry) => logKafkaEntry(logger, entry),
+    ...overrides,
   };
   if (config.kafka.sasl) {
     const { mechanism, username, password } = config.kafka.sasl;

@@ -33,6 +33,7 @@ export const REDACTED_PATHS = [
   'config.kafka.sasl.password',
   'config.webhookSecrets',
   'config.adminToken',
+  'config.erp.token',
   'config.databaseUrl',
   'config.redisUrl',
 ];
