@@ -4,8 +4,23 @@
  */
 import type { Command } from 'commander';
 import { registerInfra } from './infra.ts';
+import { registerRun } from './run.ts';
+import { registerDemo } from './demo.ts';
+import { registerBench } from './bench.ts';
+import { registerDocs } from './docs.ts';
+import { registerSchemas } from './schemas.ts';
+import { registerSimulate } from './simulate.ts';
 import { registerTopology } from './topology.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [registerInfra, registerTopology];
+export const commands: RegisterCommand[] = [
+  registerInfra,
+  registerRun,
+  registerDemo,
+  registerSchemas,
+  registerDocs,
+  registerBench,
+  registerSimulate,
+  registerTopology,
+];

@@ -1,0 +1,83 @@
+/**
+ * `syncline run --role <role>`: runs Syncline's long-lived roles in this process, inside a service
+ * host (admin server on 9464 with /healthz, /readyz, /metrics; graceful shutdown on SIGTERM/SIGINT).
+ * Scale a role by starting more processes with the same role.
+ */
+import { Option, type Command } from 'commander';
+import { startIngest } from '../../producers/ingest-service.ts';
+import { loadConfig, type Config } from '../../runtime/config.ts';
+import { createLogger, type Logger } from '../../runtime/logger.ts';
+import { startServiceHost, type Dependency, type ServiceHost } from '../../runtime/service-host.ts';
+
+/** A role: what it needs from the host, and how it starts. */
+interface Role {
+  description: string;
+  dependencies: readonly Dependency[];
+  start(host: ServiceHost, config: Config, logger: Logger): Promise<void>;
+}
+
+const ROLES: Record<string, Role> = {
+  ingest: {
+    description:
+      'webhook receivers (Stripe, CRM callout, Zendesk) and the ERP poller, publishing to raw topics',
+    dependencies: ['kafka', 'registry'],
+    async start(host, config, logger) {
+      const ingest = await startIngest(config, logger, { registry: host.metrics });
+      host.readiness.add({
+        name: 'ingest-publisher',
+        check: () =>
+          ingest.isReady()
+            ? Promise.resolve()
+            : Promise.reject(new Error('the raw-topic producer is not connected')),
+      });
+      host.shutdown.register('ingest', () => ingest.close());
+    },
+  },
+};
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('Run a Syncline role in this process until SIGTERM/SIGINT')
+    .addOption(
+      new Option('--role <role>', `the role to run: ${Object.keys(ROLES).join(', ')}`)
+        .choices(Object.keys(ROLES))
+        .makeOptionMandatory(),
+    )
+    .addHelpText(
+      'after',
+      `\nRoles:\n${Object.entries(ROLES)
+        .map(([name, role]) => `  ${name.padEnd(8)} ${role.description}`)
+        .join('\n')}`,
+    )
+    .action(async (options: { role: string }) => {
+      const role = ROLES[options.role];
+      if (!role) return; // commander's choices() already refused it
+      const config = loadConfig();
+      const baseLogger = createLogger({ level: config.logLevel });
+      // The host's own lines carry the role; each role adds it to its own lines itself.
+      const logger = baseLogger.child({ role: options.role });
+      const host = await startServiceHost({
+        config,
+        logger,
+        dependencies: role.dependencies,
+        // Let the CLI print a start-up failure before the process ends; a client library that keeps
+        // a handle open cannot hold the process past the grace period.
+        exit: (code) => {
+          process.exitCode = code;
+          setTimeout(() => process.exit(code), 2000).unref();
+        },
+      });
+      try {
+        await role.start(host, config, baseLogger);
+      } catch (error) {
+        await host.shutdown.shutdown(`role ${options.role} failed to start`, 1);
+        throw error;
+      }
+      logger.info(
+        { role: options.role, admin: host.admin.url },
+        'running; SIGTERM or SIGINT stops gracefully',
+      );
+      // The process now lives on its servers and consumers; shutdown ends it.
+    });
+}
