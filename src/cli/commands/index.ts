@@ -11,6 +11,8 @@ import { registerDocs } from './docs.ts';
 import { registerSchemas } from './schemas.ts';
 import { registerSimulate } from './simulate.ts';
 import { registerTopology } from './topology.ts';
+import { registerErp } from './erp.ts';
+import { registerTargets } from './targets.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -23,4 +25,6 @@ export const commands: RegisterCommand[] = [
   registerBench,
   registerSimulate,
   registerTopology,
+  registerErp,
+  registerTargets,
 ];

@@ -1,0 +1,145 @@
+/**
+ * What a SaaS double received and what it changed, for tests that assert exactly-once effects: every
+ * API request that reached the handler (with its answer's status and error code), and every write
+ * that was applied with the fields it changed. A retried write that changes nothing is still
+ * recorded, with an empty change set, so a test can tell "sent twice" from "applied twice".
+ */
+
+export interface RecordedRequest {
+  seq: number;
+  at: string;
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  query: string;
+  /** Headers that matter to assertions (never credentials). */
+  headers: Record<string, string>;
+  /** The parsed JSON body, the text when it is not JSON, undefined when empty. */
+  body: unknown;
+  status: number;
+  /** The platform's error code when the request was refused. */
+  errorCode?: string;
+  /** Fields the platform ignored (e.g. unknown custom fields), when it ignores instead of refusing. */
+  ignoredFields?: string[];
+}
+
+export type WriteKind = 'create' | 'update' | 'delete';
+
+export interface FieldChange {
+  from: unknown;
+  to: unknown;
+}
+
+export interface RecordedWrite {
+  seq: number;
+  /** The request that made the write. */
+  requestSeq: number;
+  at: string;
+  kind: WriteKind;
+  /** The object type, e.g. `Opportunity` or `organization`. */
+  objectType: string;
+  id: string;
+  /** Only the fields whose value changed; empty for a write that changed nothing. */
+  changed: Record<string, FieldChange>;
+}
+
+/** Headers kept in the record; everything else (and above all Authorization) is left out. */
+const KEPT_HEADERS = [
+  'content-type',
+  'idempotency-key',
+  'if-match',
+  'x-correlation-id',
+  'sforce-call-options',
+  'user-agent',
+];
+
+export class Recorder {
+  private readonly maxEntries: number;
+  private requestLog: RecordedRequest[] = [];
+  private writeLog: RecordedWrite[] = [];
+  private nextRequest = 1;
+  private nextWrite = 1;
+
+  constructor(maxEntries = 100_000) {
+    this.maxEntries = maxEntries;
+  }
+
+  /** Records a request and returns its sequence number. */
+  request(
+    entry: Omit<RecordedRequest, 'seq' | 'at' | 'headers'> & {
+      headers: Record<string, string | string[] | undefined>;
+    },
+  ): number {
+    const seq = this.nextRequest++;
+    const headers: Record<string, string> = {};
+    for (const name of KEPT_HEADERS) {
+      const value = entry.headers[name];
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    this.requestLog.push({ ...entry, seq, at: new Date().toISOString(), headers });
+    if (this.requestLog.length > this.maxEntries) this.requestLog.shift();
+    return seq;
+  }
+
+  write(entry: Omit<RecordedWrite, 'seq' | 'at'>): void {
+    this.writeLog.push({ ...entry, seq: this.nextWrite++, at: new Date().toISOString() });
+    if (this.writeLog.length > this.maxEntries) this.writeLog.shift();
+  }
+
+  get requests(): readonly RecordedRequest[] {
+    return this.requestLog;
+  }
+
+  get writes(): readonly RecordedWrite[] {
+    return this.writeLog;
+  }
+
+  /** The writes to one object, oldest first. */
+  writesTo(objectType: string, id: string): RecordedWrite[] {
+    return this.writeLog.filter((write) => write.objectType === objectType && write.id === id);
+  }
+
+  /** How often each field of one object actually changed value (retried no-op writes do not count). */
+  changeCounts(objectType: string, id: string): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const write of this.writesTo(objectType, id)) {
+      for (const field of Object.keys(write.changed)) counts[field] = (counts[field] ?? 0) + 1;
+    }
+    return counts;
+  }
+
+  clear(): void {
+    this.requestLog = [];
+    this.writeLog = [];
+  }
+
+  snapshot(): { requests: readonly RecordedRequest[]; writes: readonly RecordedWrite[] } {
+    return { requests: this.requestLog, writes: this.writeLog };
+  }
+}
+
+/** The body of a request as the recorder keeps it. */
+export function recordedBody(body: Buffer): unknown {
+  if (body.length === 0) return undefined;
+  const text = body.toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** The fields whose values differ between two versions of a record (deep compare via JSON). */
+export function diff(
+  before: Record<string, unknown> | undefined,
+  after: Record<string, unknown>,
+): Record<string, FieldChange> {
+  const changed: Record<string, FieldChange> = {};
+  const names = new Set([...Object.keys(before ?? {}), ...Object.keys(after)]);
+  for (const name of names) {
+    const from = before?.[name] ?? null;
+    const to = after[name] ?? null;
+    if (JSON.stringify(from) !== JSON.stringify(to)) changed[name] = { from, to };
+  }
+  return changed;
+}
