@@ -8,6 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+// Every kafkajs client gets the fix for its negative request-queue timer (see the module).
+import '../runtime/kafkajs-patches.ts';
 import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
 import { ensureKafkaJars, type FetchProgress } from './artifacts.ts';
 import { findJava } from './java.ts';

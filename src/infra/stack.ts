@@ -6,6 +6,7 @@
 import type { Config } from '../runtime/config.ts';
 import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
 import type { FetchProgress } from './artifacts.ts';
+import { LocalErp } from './erp-server.ts';
 import { KafkaServer, type PartStatus } from './kafka-server.ts';
 import { cacheDir, defaultStackHome } from './paths.ts';
 import { RegistryServer } from './registry-server.ts';
@@ -17,6 +18,8 @@ export interface StackOptions {
   kafkaPort?: number;
   controllerPort?: number;
   registryPort?: number;
+  /** Port of the reference ERP; default $SYNCLINE_ERP_PORT or 8090. */
+  erpPort?: number;
   registryStorage?: 'sql' | 'memory';
   /** Name of the registry's own PostgreSQL database. */
   registryDatabase?: string;
@@ -31,6 +34,8 @@ export interface UpReport {
 export class LocalStack {
   readonly kafka: KafkaServer;
   readonly registry: RegistryServer;
+  /** The reference ERP the sinks write to (a stand-in for NetSuite/SAP/Dynamics, which cannot run here). */
+  readonly erp: LocalErp;
   private readonly config: Config;
 
   constructor(config: Config, options: StackOptions = {}) {
@@ -55,6 +60,7 @@ export class LocalStack {
       storage: options.registryStorage ?? 'sql',
       database: { ...db, name: options.registryDatabase ?? `${db.name}_registry` },
     });
+    this.erp = new LocalErp({ home, port: options.erpPort ?? erpPortFromEnv() });
   }
 
   private get registryDatabase(): string {
@@ -86,10 +92,14 @@ export class LocalStack {
     onStep?.('registry: starting');
     const registryAction = await this.registry.start(onProgress);
     onStep?.(`registry: ${registryAction}`);
+    onStep?.('erp: starting');
+    const erpAction = await this.erp.start();
+    onStep?.(`erp: ${erpAction}`);
     return {
       parts: [
         { ...(await this.kafka.status()), action: kafkaAction },
         { ...(await this.registry.status()), action: registryAction },
+        { ...(await this.erp.status()), action: erpAction },
         { ...redis, action: 'checked' },
         { ...postgres, action: 'checked' },
       ],
@@ -98,11 +108,13 @@ export class LocalStack {
     };
   }
 
-  /** Stops what this stack started, registry first (it may hold connections to Kafka-backed state). */
+  /** Stops what this stack started, in the reverse order of starting. */
   async down(): Promise<{ part: string; result: string }[]> {
+    const erp = await this.erp.stop();
     const registry = await this.registry.stop();
     const kafka = await this.kafka.stop();
     return [
+      { part: 'erp', result: erp },
       { part: 'registry', result: registry },
       { part: 'kafka', result: kafka },
     ];
@@ -112,6 +124,7 @@ export class LocalStack {
     return Promise.all([
       this.kafka.status(),
       this.registry.status(),
+      this.erp.status(),
       redisStatus(this.config.redisUrl),
       postgresStatus(this.config.databaseUrl),
     ]);
@@ -131,4 +144,17 @@ function loopback(host: string): string {
     `the local stack listens on loopback only, but the configuration points at ${host}; unset KAFKA_BROKERS / SCHEMA_REGISTRY_URL to use it`,
     { part: 'infra' },
   );
+}
+
+function erpPortFromEnv(): number {
+  const text = process.env.SYNCLINE_ERP_PORT;
+  if (text === undefined || text === '') return 8090;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw SynclineError.permanent(
+      ErrorCodes.CONFIG_INVALID,
+      `SYNCLINE_ERP_PORT: must be a port number from 1 to 65535 (got ${JSON.stringify(text)})`,
+    );
+  }
+  return port;
 }

@@ -19,6 +19,7 @@ const env = {
   SYNCLINE_HOME: home,
   KAFKA_BROKERS: '127.0.0.1:29092',
   SCHEMA_REGISTRY_URL: 'http://127.0.0.1:28085/apis/ccompat/v7',
+  SYNCLINE_ERP_PORT: '28090',
   LOG_LEVEL: 'warn',
 };
 
@@ -48,6 +49,7 @@ describe('syncline infra', () => {
     const byName = new Map(first.parts.map((part) => [part.part, part]));
     expect(byName.get('kafka')).toMatchObject({ state: 'running', action: 'started' });
     expect(byName.get('registry')).toMatchObject({ state: 'running', action: 'started' });
+    expect(byName.get('erp')).toMatchObject({ state: 'running', action: 'started' });
     expect(await portOpen('127.0.0.1', 29092)).toBe(true);
 
     const second = JSON.parse(
@@ -70,7 +72,7 @@ describe('syncline infra', () => {
     const status = JSON.parse((await syncline('infra', 'status', '--json')).stdout) as {
       parts: (Part & { endpoint: string })[];
     };
-    expect(status.parts.map((part) => part.part)).toEqual(['kafka', 'registry', 'redis', 'postgres']);
+    expect(status.parts.map((part) => part.part)).toEqual(['kafka', 'registry', 'erp', 'redis', 'postgres']);
     expect(status.parts.find((part) => part.part === 'kafka')?.endpoint).toBe('127.0.0.1:29092');
     const config = await fetch('http://127.0.0.1:28085/apis/ccompat/v7/config');
     expect((await config.json()) as { compatibilityLevel?: string; compatibility?: string }).toMatchObject({
@@ -81,12 +83,13 @@ describe('syncline infra', () => {
   it('down stops what up started and leaves nothing of ours running', async () => {
     const status = JSON.parse((await syncline('infra', 'status', '--json')).stdout) as { parts: Part[] };
     const pids = status.parts.filter((part) => part.pid !== undefined).map((part) => part.pid as number);
-    expect(pids).toHaveLength(2);
+    expect(pids).toHaveLength(3);
 
     await syncline('infra', 'down');
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(await portOpen('127.0.0.1', 29092)).toBe(false);
     expect(await portOpen('127.0.0.1', 28085)).toBe(false);
+    expect(await portOpen('127.0.0.1', 28090)).toBe(false);
 
     const after = JSON.parse((await syncline('infra', 'status', '--json')).stdout) as { parts: Part[] };
     expect(
@@ -103,6 +106,7 @@ describe('syncline infra', () => {
       });
       expect(JSON.parse(result.stdout)).toEqual({
         parts: [
+          { part: 'erp', result: 'not-ours' },
           { part: 'registry', result: 'not-ours' },
           { part: 'kafka', result: 'not-ours' },
         ],
