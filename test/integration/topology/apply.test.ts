@@ -127,7 +127,7 @@ describe('topology apply against the broker', () => {
         'min.insync.replicas': '1',
       },
     });
-    expect((await describeTopic(`${prefix}sink.dlq`)).overrides['retention.ms']).toBe(String(30 * DAY_MS));
+    expect((await describeTopic(`${prefix}sink.dlq`)).overrides['retention.ms']).toBe('-1'); // DLQ records never expire by age
   });
 
   it('finds nothing to do on a second apply', async () => {
