@@ -25,7 +25,8 @@ const SECRET = 'whsec_outage';
 const home = mkdtempSync(join(tmpdir(), 'syncline-outage-'));
 const brokerOptions = { home, cache: cacheDir(), port: 19092, controllerPort: 19093, heapMb: 384 };
 const config = loadConfig({ ...process.env, KAFKA_BROKERS: '127.0.0.1:19092' });
-const logger = createLogger({ level: 'fatal' }) // the outage is the point: its connection errors are expected;
+// The outage is the point: its connection errors are expected, so only fatal lines show.
+const logger = createLogger({ level: 'fatal' });
 const kafka = ingestKafka(config, logger);
 let broker = new KafkaServer(brokerOptions);
 let topics: PrivateRawTopics;
