@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { formatSerdeBench, runSerdeBench } from '../../bench/serde.ts';
 import { formatIngestBench, runIngestBench } from '../../bench/ingest.ts';
+import { registerMatchScenario } from './bench-match.ts';
 import { loadConfig } from '../../runtime/config.ts';
 import { printJson, Progress, say } from '../output.ts';
 
@@ -72,7 +73,11 @@ const registerIngestScenario: RegisterScenario = (bench) => {
 };
 
 /** Every benchmark scenario. A new scenario is one function here (or imported from its module). */
-export const scenarios: RegisterScenario[] = [registerSerdeScenario, registerIngestScenario];
+export const scenarios: RegisterScenario[] = [
+  registerSerdeScenario,
+  registerIngestScenario,
+  registerMatchScenario,
+];
 
 export function registerBench(program: Command): void {
   const bench = program.command('bench').description('Reproducible benchmarks: bench <scenario> [--json]');
