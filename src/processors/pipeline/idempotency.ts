@@ -1,0 +1,123 @@
+/**
+ * Idempotency keys of the processing pipeline, in Redis (DESIGN.md, Guarantees).
+ *
+ * A processor claims the input's idempotency key before it produces anything (SET NX PX: a lease
+ * with a random token), and marks it done, with the ids of the events it produced, only after Kafka
+ * acknowledged them. A crash between the two leaves a claim that expires with its lease: the record
+ * is redelivered and processed again, producing the same deterministic event ids, so nothing is
+ * lost and nothing takes effect twice downstream. A key claimed by another live instance (after a
+ * rebalance) is not skipped: it is retried until that instance marked it done or its lease ran out.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { ErrorCodes, SynclineError } from '../../runtime/errors.ts';
+
+/** What claiming a key found. */
+export type ClaimResult =
+  /** The key is ours until `release` or `markDone`. */
+  | { status: 'claimed'; claim: Claim }
+  /** Processed and acknowledged before: skip the record (a duplicate suppressed). */
+  | { status: 'done'; eventIds: string[] }
+  /** Another instance holds a live lease: leave the record for later, never skip it. */
+  | { status: 'held'; leaseLeftMs: number };
+
+export interface Claim {
+  key: string;
+  token: string;
+}
+
+export interface IdempotencyStoreOptions {
+  redis: Redis;
+  /** Key prefix shared with the rest of the pipeline's state, e.g. `syncline:pipeline:`. */
+  prefix: string;
+  /** How long a claim lives without being marked done (ms); longer than one record takes. Default 15 s. */
+  leaseMs?: number;
+  /**
+   * How long a done key is remembered (ms). Default 8 days: beyond the raw topics' 7-day retention,
+   * the furthest back a replay can reach.
+   */
+  doneTtlMs?: number;
+}
+
+const CLAIM_PREFIX = 'claim:';
+const DONE_PREFIX = 'done:';
+
+// Marks done only while the claim is still ours (or gone: our lease ran out but the output is
+// acknowledged, and nobody else claimed in between). Another instance's live claim is left alone:
+// it will produce the same event ids and mark done itself.
+const MARK_DONE = `
+local current = redis.call('GET', KEYS[1])
+if current == false or current == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0`;
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+/** The idempotency keys of one pipeline (one key prefix). Every call rejects with a retriable REDIS_UNAVAILABLE when Redis fails. */
+export class IdempotencyStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #leaseMs: number;
+  readonly #doneTtlMs: number;
+
+  constructor(options: IdempotencyStoreOptions) {
+    this.#redis = options.redis;
+    this.#prefix = `${options.prefix}idem:`;
+    this.#leaseMs = options.leaseMs ?? 15_000;
+    this.#doneTtlMs = options.doneTtlMs ?? 8 * 24 * 60 * 60 * 1000;
+  }
+
+  /** Claims `idempotencyKey` with a fresh lease, or says why it cannot be claimed. */
+  async claim(idempotencyKey: string): Promise<ClaimResult> {
+    const key = this.#prefix + idempotencyKey;
+    const token = `${CLAIM_PREFIX}${randomUUID()}`;
+    return redisCall('claim', async () => {
+      const set = await this.#redis.set(key, token, 'PX', this.#leaseMs, 'NX');
+      if (set === 'OK') return { status: 'claimed', claim: { key, token } };
+      const [current, ttl] = await Promise.all([this.#redis.get(key), this.#redis.pttl(key)]);
+      return interpretExisting(current, ttl);
+    });
+  }
+
+  /** Records that the output of the claimed key (these event ids) is acknowledged by Kafka. */
+  async markDone(claim: Claim, eventIds: readonly string[]): Promise<void> {
+    const done = `${DONE_PREFIX}${JSON.stringify(eventIds)}`;
+    await redisCall('mark done', () =>
+      this.#redis.eval(MARK_DONE, 1, claim.key, claim.token, done, this.#doneTtlMs),
+    );
+  }
+
+  /** Gives the key up after a failure, so that the redelivery need not wait for the lease. */
+  async release(claim: Claim): Promise<void> {
+    await redisCall('release', () => this.#redis.eval(RELEASE, 1, claim.key, claim.token));
+  }
+}
+
+/**
+ * What an existing value means. Exported for unit tests. A key that vanished between SET NX and GET
+ * (its lease just ran out) is reported as held for 0 ms: the caller retries at once.
+ */
+export function interpretExisting(current: string | null, pttl: number): ClaimResult {
+  if (current?.startsWith(DONE_PREFIX)) {
+    const ids: unknown = JSON.parse(current.slice(DONE_PREFIX.length));
+    return { status: 'done', eventIds: Array.isArray(ids) ? ids.map(String) : [] };
+  }
+  return { status: 'held', leaseLeftMs: Math.max(0, pttl) };
+}
+
+async function redisCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw SynclineError.retriable(
+      ErrorCodes.REDIS_UNAVAILABLE,
+      `idempotency ${operation} failed: ${error instanceof Error ? error.message : String(error)}`,
+      { part: 'idempotency' },
+      error,
+    );
+  }
+}
