@@ -11,13 +11,13 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
 import type { PartStatus } from './kafka-server.ts';
 import {
+  awaitReady,
   findOurs,
+  httpOk,
   portOpen,
   residentMemoryMiB,
   startDetached,
-  stopProcess,
-  tail,
-  waitFor,
+  stopIfOurs,
 } from './process.ts';
 
 export interface LocalErpOptions {
@@ -154,38 +154,22 @@ export class LocalErp {
     return 'started';
   }
 
-  async stop(): Promise<'stopped' | 'killed' | 'not-ours'> {
-    const ours = findOurs(this.pidFile);
-    if (!ours) return 'not-ours';
-    return stopProcess(ours, 10_000);
+  stop(): Promise<'stopped' | 'killed' | 'not-ours'> {
+    return stopIfOurs(this.pidFile, 10_000);
   }
 
-  async healthy(): Promise<boolean> {
-    try {
-      const response = await fetch(`${this.url}/_health`, { signal: AbortSignal.timeout(2000) });
-      await response.body?.cancel();
-      return response.ok;
-    } catch {
-      return false;
-    }
+  healthy(): Promise<boolean> {
+    return httpOk(`${this.url}/_health`);
   }
 
-  private async waitHealthy(pid: number | undefined): Promise<void> {
-    const outcome = await waitFor(() => this.healthy(), {
+  private waitHealthy(pid: number | undefined): Promise<void> {
+    return awaitReady(() => this.healthy(), {
+      part: 'erp',
+      label: 'the ERP',
+      logFile: this.logFile,
       timeoutMs: this.options.startTimeoutMs ?? 30_000,
-      pid,
       intervalMs: 200,
+      pid,
     });
-    if (outcome === 'ready') return;
-    const reason =
-      outcome === 'died' ? 'the ERP process exited during start-up' : 'the ERP did not become ready in time';
-    throw SynclineError.permanent(
-      ErrorCodes.INFRA_FAILED,
-      `${reason}; last log lines:\n${tail(this.logFile)}`,
-      {
-        part: 'erp',
-        logFile: this.logFile,
-      },
-    );
   }
 }

@@ -13,15 +13,7 @@ import '../runtime/kafkajs-patches.ts';
 import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
 import { ensureKafkaJars, type FetchProgress } from './artifacts.ts';
 import { findJava } from './java.ts';
-import {
-  findOurs,
-  portOpen,
-  residentMemoryMiB,
-  startDetached,
-  stopProcess,
-  tail,
-  waitFor,
-} from './process.ts';
+import { awaitReady, findOurs, portOpen, residentMemoryMiB, startDetached, stopIfOurs } from './process.ts';
 import { KAFKA_MIN_JAVA, KAFKA_VERSION } from './versions.ts';
 
 export interface KafkaServerOptions {
@@ -172,10 +164,8 @@ export class KafkaServer {
   }
 
   /** Stops the broker if we started it (controlled shutdown first). */
-  async stop(): Promise<'stopped' | 'killed' | 'not-ours'> {
-    const ours = findOurs(this.pidFile);
-    if (!ours) return 'not-ours';
-    return stopProcess(ours, 30_000);
+  stop(): Promise<'stopped' | 'killed' | 'not-ours'> {
+    return stopIfOurs(this.pidFile, 30_000);
   }
 
   /** True when the broker answers a metadata request. */
@@ -200,23 +190,15 @@ export class KafkaServer {
     }
   }
 
-  private async waitHealthy(pid: number | undefined): Promise<void> {
-    const outcome = await waitFor(() => this.healthy(), {
+  private waitHealthy(pid: number | undefined): Promise<void> {
+    return awaitReady(() => this.healthy(), {
+      part: 'kafka',
+      label: 'Kafka',
+      logFile: this.logFile,
       timeoutMs: this.options.startTimeoutMs ?? 90_000,
-      pid,
       intervalMs: 500,
+      pid,
     });
-    if (outcome === 'ready') return;
-    const reason =
-      outcome === 'died' ? 'the Kafka process exited during start-up' : 'Kafka did not become ready in time';
-    throw SynclineError.permanent(
-      ErrorCodes.INFRA_FAILED,
-      `${reason}; last log lines:\n${tail(this.logFile)}`,
-      {
-        part: 'kafka',
-        logFile: this.logFile,
-      },
-    );
   }
 
   private serverProperties(dataDir: string): string {

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { connect } from 'node:net';
+import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
 
 export interface ManagedProcess {
   pid: number;
@@ -83,6 +84,64 @@ export async function stopProcess(proc: ManagedProcess, graceMs: number): Promis
   while (isAlive(proc.pid)) await sleep(100);
   rmSync(proc.pidFile, { force: true });
   return 'killed';
+}
+
+/** Stops the server recorded in the pid file if it is ours; never touches anything else. */
+export async function stopIfOurs(
+  pidFile: string,
+  graceMs: number,
+): Promise<'stopped' | 'killed' | 'not-ours'> {
+  const ours = findOurs(pidFile);
+  if (!ours) return 'not-ours';
+  return stopProcess(ours, graceMs);
+}
+
+/** True when an HTTP GET of the URL answers 2xx within the time. */
+export async function httpOk(url: string, timeoutMs = 2000): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await response.body?.cancel();
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
+export interface ReadyWait {
+  /** The part's name for messages: `kafka`, `registry`, `erp`. */
+  part: string;
+  /** How people call it: `Kafka`, `the registry`, `the ERP`. */
+  label: string;
+  logFile: string;
+  timeoutMs: number;
+  intervalMs: number;
+  /** The server's pid while it starts, so a crash is noticed at once; undefined if already running. */
+  pid: number | undefined;
+}
+
+/**
+ * Waits until `check` passes; a server that dies or stays unready fails with a permanent INFRA_FAILED
+ * naming the part, its log file and the log lines that say what went wrong.
+ */
+export async function awaitReady(check: () => Promise<boolean>, wait: ReadyWait): Promise<void> {
+  const outcome = await waitFor(check, {
+    timeoutMs: wait.timeoutMs,
+    pid: wait.pid,
+    intervalMs: wait.intervalMs,
+  });
+  if (outcome === 'ready') return;
+  const reason =
+    outcome === 'died'
+      ? `${wait.label} exited during start-up`
+      : `${wait.label} did not become ready in time`;
+  throw SynclineError.permanent(
+    ErrorCodes.INFRA_FAILED,
+    `${reason}; last log lines:\n${tail(wait.logFile)}`,
+    {
+      part: wait.part,
+      logFile: wait.logFile,
+    },
+  );
 }
 
 /** Resident memory of a process in MiB, from /proc (Linux), or undefined elsewhere. */

@@ -13,13 +13,13 @@ import { ensureApicurio, type FetchProgress } from './artifacts.ts';
 import { findJava } from './java.ts';
 import { describeJavas, type PartStatus } from './kafka-server.ts';
 import {
+  awaitReady,
   findOurs,
+  httpOk,
   portOpen,
   residentMemoryMiB,
   startDetached,
-  stopProcess,
-  tail,
-  waitFor,
+  stopIfOurs,
 } from './process.ts';
 import { APICURIO_MIN_JAVA, APICURIO_VERSION } from './versions.ts';
 
@@ -130,20 +130,12 @@ export class RegistryServer {
     return 'started';
   }
 
-  async stop(): Promise<'stopped' | 'killed' | 'not-ours'> {
-    const ours = findOurs(this.pidFile);
-    if (!ours) return 'not-ours';
-    return stopProcess(ours, 20_000);
+  stop(): Promise<'stopped' | 'killed' | 'not-ours'> {
+    return stopIfOurs(this.pidFile, 20_000);
   }
 
-  async healthy(): Promise<boolean> {
-    try {
-      const response = await fetch(`${this.url}/subjects`, { signal: AbortSignal.timeout(2000) });
-      await response.body?.cancel();
-      return response.ok;
-    } catch {
-      return false;
-    }
+  healthy(): Promise<boolean> {
+    return httpOk(`${this.url}/subjects`);
   }
 
   private environment(): Record<string, string> {
@@ -177,25 +169,15 @@ export class RegistryServer {
     return env;
   }
 
-  private async waitHealthy(pid: number | undefined): Promise<void> {
-    const outcome = await waitFor(() => this.healthy(), {
+  private waitHealthy(pid: number | undefined): Promise<void> {
+    return awaitReady(() => this.healthy(), {
+      part: 'registry',
+      label: 'the registry',
+      logFile: this.logFile,
       timeoutMs: this.options.startTimeoutMs ?? 120_000,
-      pid,
       intervalMs: 500,
+      pid,
     });
-    if (outcome === 'ready') return;
-    const reason =
-      outcome === 'died'
-        ? 'the registry process exited during start-up'
-        : 'the registry did not become ready in time';
-    throw SynclineError.permanent(
-      ErrorCodes.INFRA_FAILED,
-      `${reason}; last log lines:\n${tail(this.logFile)}`,
-      {
-        part: 'registry',
-        logFile: this.logFile,
-      },
-    );
   }
 
   /** Without a global rule Apicurio enforces no compatibility at all; set one after every start. */
