@@ -78,7 +78,7 @@ import type {
   SourceRecord,
   StewardContext,
 } from './types.ts';
-import { MdmTopics, parseSourceRecord, sameRecord, sourceKey } from './types.ts';
+import { emptyRecordFields, MdmTopics, parseSourceRecord, sameRecord, sourceKey } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Configuration
@@ -1172,26 +1172,12 @@ export function membersFromAttributes(value: mdm.GoldenCustomer): SourceRecord[]
     let member = bySource.get(key);
     if (!member) {
       member = {
+        ...emptyRecordFields(),
         system: ref.system,
         id: ref.id,
         entity: ref.entity,
         instance: ref.instance,
         name: value.legalName?.value ?? value.displayName?.value ?? ref.id,
-        taxId: null,
-        country: null,
-        website: null,
-        domains: [],
-        email: null,
-        billingEmail: null,
-        phone: null,
-        address: null,
-        industry: null,
-        ownerId: null,
-        currency: null,
-        supportTier: null,
-        creditStatus: null,
-        employees: null,
-        externalRefs: [],
         updatedAt: observedAt,
         version,
       };

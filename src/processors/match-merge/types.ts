@@ -413,7 +413,7 @@ export function parseSourceRecord(input: unknown): SourceRecord {
   };
 }
 
-/** The fields of a {@link SourceRecord} in their canonical order. */
+/** The optional fields of a {@link SourceRecord}, empty, in their canonical order. */
 const RECORD_DEFAULTS: Omit<SourceRecord, 'system' | 'id' | 'entity' | 'name' | 'updatedAt' | 'version'> = {
   instance: null,
   taxId: null,
@@ -433,6 +433,11 @@ const RECORD_DEFAULTS: Omit<SourceRecord, 'system' | 'id' | 'entity' | 'name' | 
   externalRefs: [],
 };
 
+/** A fresh copy of the empty optional fields (its arrays are new, so callers may fill them). */
+export function emptyRecordFields(): typeof RECORD_DEFAULTS {
+  return { ...RECORD_DEFAULTS, domains: [], externalRefs: [] };
+}
+
 /** A record without its empty fields: how members are stored (half the bytes in Redis). */
 export function compactRecord(record: SourceRecord): Partial<SourceRecord> {
   const out: Record<string, unknown> = {};
@@ -445,7 +450,7 @@ export function compactRecord(record: SourceRecord): Partial<SourceRecord> {
 
 /** The inverse of {@link compactRecord}. */
 export function expandRecord(stored: Partial<SourceRecord>): SourceRecord {
-  return { ...RECORD_DEFAULTS, ...stored } as SourceRecord;
+  return { ...emptyRecordFields(), ...stored } as SourceRecord;
 }
 
 /** Same content, field by field (key order and absent-vs-null do not matter). */
