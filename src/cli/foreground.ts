@@ -29,3 +29,18 @@ export function integerOption(flag: string, min: number, max: number): (value: s
     return Number(value);
   };
 }
+
+/**
+ * The bearer tokens of a served API from a comma-separated list (several, so a token can be rotated);
+ * refuses to serve without one, naming where a token comes from.
+ */
+export function requireTokens(list: string | undefined, part: string, hint: string): string[] {
+  const tokens = (list ?? '')
+    .split(',')
+    .map((token) => token.trim())
+    .filter(Boolean);
+  if (tokens.length === 0) {
+    throw SynclineError.permanent(ErrorCodes.CONFIG_INVALID, hint, { part });
+  }
+  return tokens;
+}

@@ -7,6 +7,7 @@ import { runDemo, type DemoReport } from '../../demo/demo.ts';
 import { loadConfig } from '../../runtime/config.ts';
 import { ErrorCodes, SynclineError } from '../../runtime/errors.ts';
 import { createLogger } from '../../runtime/logger.ts';
+import { integerOption } from '../foreground.ts';
 import { printJson, Progress, say } from '../output.ts';
 
 interface DemoCliOptions {
@@ -21,10 +22,14 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('Run the end-to-end demo on the local stack (starts what is missing) and print a summary')
     .addOption(
-      new Option('--rate <n>', 'simulated webhooks per second').argParser(bounded(1, 2000)).default(40),
+      new Option('--rate <n>', 'simulated webhooks per second')
+        .argParser(integerOption('--rate', 1, 2000))
+        .default(40),
     )
     .addOption(
-      new Option('--duration <s>', 'seconds of simulated traffic').argParser(bounded(1, 600)).default(15),
+      new Option('--duration <s>', 'seconds of simulated traffic')
+        .argParser(integerOption('--duration', 1, 600))
+        .default(15),
     )
     .option('--seed <seed>', 'seed of the simulated population (same seed, same companies)', 'demo')
     .option('--json', 'print one JSON object on stdout')
@@ -70,17 +75,4 @@ function describe(report: DemoReport): string {
     '  records on the raw topics (Avro, Confluent wire format):',
     raw,
   ].join('\n');
-}
-
-function bounded(min: number, max: number): (value: string) => number {
-  return (value) => {
-    const number = Number(value);
-    if (!Number.isInteger(number) || number < min || number > max) {
-      throw SynclineError.permanent(
-        ErrorCodes.INPUT_INVALID,
-        `expected a whole number from ${min} to ${max}, got "${value}"`,
-      );
-    }
-    return number;
-  };
 }

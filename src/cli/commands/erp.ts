@@ -7,9 +7,8 @@
 import { Option, type Command } from 'commander';
 import { startErpServer } from '../../erp/server.ts';
 import { loadConfig } from '../../runtime/config.ts';
-import { ErrorCodes, SynclineError } from '../../runtime/errors.ts';
 import { createLogger } from '../../runtime/logger.ts';
-import { integerOption as integer, untilSignalled } from '../foreground.ts';
+import { integerOption as integer, requireTokens, untilSignalled } from '../foreground.ts';
 import { printJson, say } from '../output.ts';
 
 interface ServeOptions {
@@ -74,19 +73,11 @@ export function registerErp(program: Command): void {
     .addOption(new Option('--json', 'print one JSON line with the endpoints on stdout once ready'))
     .action(async (options: ServeOptions) => {
       const config = loadConfig();
-      const tokens = (options.token ?? '')
-        .split(',')
-        .map((token) => token.trim())
-        .filter(Boolean);
-      if (tokens.length === 0) {
-        throw SynclineError.permanent(
-          ErrorCodes.CONFIG_INVALID,
-          'the ERP API needs a bearer token: pass --token or set ERP_API_TOKEN',
-          {
-            part: 'erp',
-          },
-        );
-      }
+      const tokens = requireTokens(
+        options.token,
+        'erp',
+        'the ERP API needs a bearer token: pass --token or set ERP_API_TOKEN',
+      );
       const logger = createLogger({ level: config.logLevel, name: 'syncline-erp' });
       const server = await startErpServer({
         databaseUrl: config.databaseUrl,

@@ -6,12 +6,11 @@
  */
 import { Option, type Command } from 'commander';
 import { loadConfig } from '../../runtime/config.ts';
-import { ErrorCodes, SynclineError } from '../../runtime/errors.ts';
 import { createLogger } from '../../runtime/logger.ts';
 import { startSalesforceSim } from '../../targets-sim/salesforce/salesforce-sim.ts';
 import { startZendeskSim } from '../../targets-sim/zendesk/zendesk-sim.ts';
 import { printJson, say } from '../output.ts';
-import { integerOption, untilSignalled } from '../foreground.ts';
+import { integerOption, requireTokens, untilSignalled } from '../foreground.ts';
 
 interface ServeOptions {
   host: string;
@@ -73,19 +72,11 @@ export function registerTargets(program: Command): void {
     .addOption(new Option('--json', 'print one JSON line with the endpoints on stdout once ready'))
     .action(async (options: ServeOptions) => {
       const config = loadConfig();
-      const tokens = (options.token ?? '')
-        .split(',')
-        .map((token) => token.trim())
-        .filter(Boolean);
-      if (tokens.length === 0) {
-        throw SynclineError.permanent(
-          ErrorCodes.CONFIG_INVALID,
-          'the doubles need a bearer token: pass --token or set SYNCLINE_TARGETS_TOKEN',
-          {
-            part: 'targets',
-          },
-        );
-      }
+      const tokens = requireTokens(
+        options.token,
+        'targets',
+        'the doubles need a bearer token: pass --token or set SYNCLINE_TARGETS_TOKEN',
+      );
       const logger = createLogger({ level: config.logLevel, name: 'syncline-targets' });
       const salesforce = await startSalesforceSim({
         tokens,
