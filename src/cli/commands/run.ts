@@ -4,6 +4,7 @@
  * Scale a role by starting more processes with the same role.
  */
 import { Option, type Command } from 'commander';
+import { startProcessing } from '../../processors/process-service.ts';
 import { startIngest } from '../../producers/ingest-service.ts';
 import { loadConfig, type Config } from '../../runtime/config.ts';
 import { createLogger, type Logger } from '../../runtime/logger.ts';
@@ -32,6 +33,12 @@ const ROLES: Record<string, Role> = {
       });
       host.shutdown.register('ingest', () => ingest.close());
     },
+  },
+  process: {
+    description:
+      'canonical mapping, match-merge into golden customers and idempotency: raw topics to canonical and mdm topics',
+    dependencies: ['kafka', 'registry', 'redis'],
+    start: (host, config, logger) => startProcessing(host, config, logger),
   },
 };
 
