@@ -1,3 +1,5 @@
+import type { InboundRequest, Reply } from './http.ts';
+
 /**
  * What a SaaS double received and what it changed, for tests that assert exactly-once effects: every
  * API request that reached the handler (with its answer's status and error code), and every write
@@ -24,6 +26,9 @@ export interface RecordedRequest {
 }
 
 export type WriteKind = 'create' | 'update' | 'delete';
+
+/** A write a request made, collected while it is handled and recorded with the request's sequence. */
+export type PendingWrite = Omit<RecordedWrite, 'seq' | 'at' | 'requestSeq'>;
 
 export interface FieldChange {
   from: unknown;
@@ -84,6 +89,39 @@ export class Recorder {
   write(entry: Omit<RecordedWrite, 'seq' | 'at'>): void {
     this.writeLog.push({ ...entry, seq: this.nextWrite++, at: new Date().toISOString() });
     if (this.writeLog.length > this.maxEntries) this.writeLog.shift();
+  }
+
+  /** Records one handled request with its answer, then the writes it made, linked to it. */
+  exchange(
+    request: InboundRequest,
+    reply: Reply,
+    writes: readonly PendingWrite[],
+    extra: Pick<RecordedRequest, 'errorCode' | 'ignoredFields'> = {},
+  ): void {
+    const requestSeq = this.request({
+      method: request.method,
+      path: request.url.pathname,
+      query: request.url.search,
+      headers: request.headers,
+      body: recordedBody(request.body),
+      status: reply.status,
+      ...(extra.errorCode ? { errorCode: extra.errorCode } : {}),
+      ...(extra.ignoredFields && extra.ignoredFields.length > 0
+        ? { ignoredFields: extra.ignoredFields }
+        : {}),
+    });
+    for (const write of writes) this.write({ ...write, requestSeq });
+  }
+
+  /** The recording's own admin routes under `/_sim/`, the same on every double; undefined for others. */
+  adminRoute(path: string, method: string): Reply | undefined {
+    if (path === 'requests' && method === 'GET') return { status: 200, body: this.requestLog };
+    if (path === 'writes' && method === 'GET') return { status: 200, body: this.writeLog };
+    if (path === 'recording' && method === 'DELETE') {
+      this.clear();
+      return { status: 204 };
+    }
+    return undefined;
   }
 
   get requests(): readonly RecordedRequest[] {

@@ -35,7 +35,7 @@ import {
   type LimitDecision,
   type Reply,
 } from '../common/http.ts';
-import { diff, Recorder, recordedBody, type FieldChange, type WriteKind } from '../common/recorder.ts';
+import { diff, Recorder, type PendingWrite } from '../common/recorder.ts';
 import { newId, normalizeId } from './salesforce-ids.ts';
 import { checkBody, fieldOf, SOBJECTS, type SalesforceError, type SObjectDefinition } from './sobjects.ts';
 
@@ -89,14 +89,6 @@ interface StoredRecord {
   type: string;
   fields: Record<string, unknown>;
   deleted: boolean;
-}
-
-/** Collects the writes of one request; they are recorded with the request's sequence number. */
-interface PendingWrite {
-  kind: WriteKind;
-  objectType: string;
-  id: string;
-  changed: Record<string, FieldChange>;
 }
 
 class SalesforceApi implements DoubleBehaviour {
@@ -168,27 +160,14 @@ class SalesforceApi implements DoubleBehaviour {
     const errorCode = Array.isArray(reply.body)
       ? (reply.body[0] as { errorCode?: string } | undefined)?.errorCode
       : undefined;
-    const seq = this.recorder.request({
-      method: request.method,
-      path: request.url.pathname,
-      query: request.url.search,
-      headers: request.headers,
-      body: recordedBody(request.body),
-      status: reply.status,
-      ...(errorCode ? { errorCode } : {}),
-    });
-    for (const write of pending) this.recorder.write({ ...write, requestSeq: seq });
+    this.recorder.exchange(request, reply, pending, { errorCode });
     return Promise.resolve(reply);
   }
 
   admin(request: InboundRequest): Reply | undefined {
     const path = request.url.pathname.slice('/_sim/'.length);
-    if (path === 'requests' && request.method === 'GET') return { status: 200, body: this.recorder.requests };
-    if (path === 'writes' && request.method === 'GET') return { status: 200, body: this.recorder.writes };
-    if (path === 'recording' && request.method === 'DELETE') {
-      this.recorder.clear();
-      return { status: 204 };
-    }
+    const recording = this.recorder.adminRoute(path, request.method);
+    if (recording) return recording;
     if (path === 'expire-sessions' && request.method === 'POST') {
       this.expireSessions();
       return { status: 204 };

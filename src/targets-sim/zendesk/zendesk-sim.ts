@@ -34,7 +34,7 @@ import {
   type LimitDecision,
   type Reply,
 } from '../common/http.ts';
-import { diff, Recorder, recordedBody, type FieldChange, type WriteKind } from '../common/recorder.ts';
+import { diff, Recorder, type PendingWrite } from '../common/recorder.ts';
 import {
   checkOrganization,
   ORGANIZATION_FIELDS,
@@ -69,13 +69,6 @@ export interface ZendeskSim {
 }
 
 const ACCOUNT = 'account';
-
-interface PendingWrite {
-  kind: WriteKind;
-  objectType: string;
-  id: string;
-  changed: Record<string, FieldChange>;
-}
 
 class ZendeskApi implements DoubleBehaviour {
   readonly recorder = new Recorder();
@@ -151,28 +144,14 @@ class ZendeskApi implements DoubleBehaviour {
       typeof (reply.body as { error?: unknown } | undefined)?.error === 'string'
         ? (reply.body as { error: string }).error
         : undefined;
-    const seq = this.recorder.request({
-      method: request.method,
-      path: request.url.pathname,
-      query: request.url.search,
-      headers: request.headers,
-      body: recordedBody(request.body),
-      status: reply.status,
-      ...(errorCode ? { errorCode } : {}),
-      ...(ignored.length > 0 ? { ignoredFields: ignored } : {}),
-    });
-    for (const write of pending) this.recorder.write({ ...write, requestSeq: seq });
+    this.recorder.exchange(request, reply, pending, { errorCode, ignoredFields: ignored });
     return Promise.resolve(reply);
   }
 
   admin(request: InboundRequest): Reply | undefined {
     const path = request.url.pathname.slice('/_sim/'.length);
-    if (path === 'requests' && request.method === 'GET') return { status: 200, body: this.recorder.requests };
-    if (path === 'writes' && request.method === 'GET') return { status: 200, body: this.recorder.writes };
-    if (path === 'recording' && request.method === 'DELETE') {
-      this.recorder.clear();
-      return { status: 204 };
-    }
+    const recording = this.recorder.adminRoute(path, request.method);
+    if (recording) return recording;
     if (path === 'organizations' && request.method === 'POST') {
       const body = parseJson(request.body) as (Partial<Organization> & { name?: unknown }) | undefined;
       if (!body || typeof body.name !== 'string')
