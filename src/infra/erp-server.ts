@@ -12,9 +12,9 @@ import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
 import type { PartStatus } from './kafka-server.ts';
 import {
   awaitReady,
+  existingServer,
   findOurs,
   httpOk,
-  portOpen,
   residentMemoryMiB,
   startDetached,
   stopIfOurs,
@@ -119,18 +119,19 @@ export class LocalErp {
   }
 
   async start(): Promise<'started' | 'already-running' | 'external'> {
-    if (findOurs(this.pidFile)) {
+    const existing = await existingServer({
+      part: 'erp',
+      pidFile: this.pidFile,
+      host: this.host,
+      port: this.port,
+      what: 'the reference ERP',
+      healthy: () => this.healthy(),
+    });
+    if (existing === 'already-running') {
       await this.waitHealthy(undefined);
-      return 'already-running';
+      return existing;
     }
-    if (await portOpen(this.host, this.port)) {
-      if (await this.healthy()) return 'external';
-      throw SynclineError.permanent(
-        ErrorCodes.INFRA_FAILED,
-        `port ${this.port} is taken by something that is not the reference ERP`,
-        { part: 'erp' },
-      );
-    }
+    if (existing === 'external') return existing;
     const proc = startDetached({
       command: process.execPath,
       args: [

@@ -13,7 +13,15 @@ import '../runtime/kafkajs-patches.ts';
 import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
 import { ensureKafkaJars, type FetchProgress } from './artifacts.ts';
 import { findJava } from './java.ts';
-import { awaitReady, findOurs, portOpen, residentMemoryMiB, startDetached, stopIfOurs } from './process.ts';
+import {
+  awaitReady,
+  existingServer,
+  findOurs,
+  portOpen,
+  residentMemoryMiB,
+  startDetached,
+  stopIfOurs,
+} from './process.ts';
 import { KAFKA_MIN_JAVA, KAFKA_VERSION } from './versions.ts';
 
 export interface KafkaServerOptions {
@@ -88,18 +96,19 @@ export class KafkaServer {
 
   /** Starts the broker unless it is up already; returns whether it was started now. */
   async start(onProgress?: FetchProgress): Promise<'started' | 'already-running' | 'external'> {
-    if (findOurs(this.pidFile)) {
+    const existing = await existingServer({
+      part: 'kafka',
+      pidFile: this.pidFile,
+      host: this.host,
+      port: this.port,
+      what: 'a Kafka broker',
+      healthy: () => this.healthy(),
+    });
+    if (existing === 'already-running') {
       await this.waitHealthy(undefined);
-      return 'already-running';
+      return existing;
     }
-    if (await portOpen(this.host, this.port)) {
-      if (await this.healthy()) return 'external';
-      throw SynclineError.permanent(
-        ErrorCodes.INFRA_FAILED,
-        `port ${this.port} is taken by something that is not a Kafka broker`,
-        { part: 'kafka' },
-      );
-    }
+    if (existing === 'external') return existing;
     const { java, found } = findJava(KAFKA_MIN_JAVA, process.env, 'SYNCLINE_KAFKA_JAVA');
     if (!java) {
       throw SynclineError.permanent(

@@ -86,6 +86,34 @@ export async function stopProcess(proc: ManagedProcess, graceMs: number): Promis
   return 'killed';
 }
 
+export interface ExistingServer {
+  part: string;
+  pidFile: string;
+  host: string;
+  port: number;
+  /** What the port should hold, for the refusal: `a Kafka broker`, `the reference ERP`. */
+  what: string;
+  healthy: () => Promise<boolean>;
+}
+
+/**
+ * Whether `up` has to start a server: `already-running` when our own is alive, `external` when
+ * another healthy server of the kind holds the port (used, never stopped), `start` when the port is
+ * free. A port held by anything else is refused, naming the port.
+ */
+export async function existingServer(
+  server: ExistingServer,
+): Promise<'already-running' | 'external' | 'start'> {
+  if (findOurs(server.pidFile)) return 'already-running';
+  if (!(await portOpen(server.host, server.port))) return 'start';
+  if (await server.healthy()) return 'external';
+  throw SynclineError.permanent(
+    ErrorCodes.INFRA_FAILED,
+    `port ${server.port} is taken by something that is not ${server.what}`,
+    { part: server.part },
+  );
+}
+
 /** Stops the server recorded in the pid file if it is ours; never touches anything else. */
 export async function stopIfOurs(
   pidFile: string,

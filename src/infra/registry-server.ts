@@ -14,9 +14,9 @@ import { findJava } from './java.ts';
 import { describeJavas, type PartStatus } from './kafka-server.ts';
 import {
   awaitReady,
+  existingServer,
   findOurs,
   httpOk,
-  portOpen,
   residentMemoryMiB,
   startDetached,
   stopIfOurs,
@@ -89,19 +89,20 @@ export class RegistryServer {
   }
 
   async start(onProgress?: FetchProgress): Promise<'started' | 'already-running' | 'external'> {
-    if (findOurs(this.pidFile)) {
+    const existing = await existingServer({
+      part: 'registry',
+      pidFile: this.pidFile,
+      host: this.host,
+      port: this.port,
+      what: 'a schema registry',
+      healthy: () => this.healthy(),
+    });
+    if (existing === 'already-running') {
       await this.waitHealthy(undefined);
       await this.setGlobalCompatibility();
-      return 'already-running';
+      return existing;
     }
-    if (await portOpen(this.host, this.port)) {
-      if (await this.healthy()) return 'external';
-      throw SynclineError.permanent(
-        ErrorCodes.INFRA_FAILED,
-        `port ${this.port} is taken by something that is not a schema registry`,
-        { part: 'registry' },
-      );
-    }
+    if (existing === 'external') return existing;
     const { java, found } = findJava(APICURIO_MIN_JAVA, process.env, 'SYNCLINE_REGISTRY_JAVA');
     if (!java) {
       throw SynclineError.permanent(
