@@ -9,6 +9,7 @@ import type { Kafka } from 'kafkajs';
 import { loadCatalog, type Catalog } from '../schemas/catalog.ts';
 import { RegistryClient } from '../schemas/registry-client.ts';
 import { Serde, type TopicBinding } from '../schemas/serde.ts';
+import { createTopicsReady } from '../topology/create-topics.ts';
 import { TopicNames } from '../topology/topics.ts';
 import { RawRecordCodec } from './raw-record-codec.ts';
 
@@ -59,10 +60,10 @@ export async function createScratchRawTopics(
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: names.map((topic) => ({ topic, numPartitions: options.partitions ?? 3, replicationFactor: 1 })),
-    });
+    await createTopicsReady(
+      admin,
+      names.map((topic) => ({ topic, numPartitions: options.partitions ?? 3, replicationFactor: 1 })),
+    );
   } finally {
     await admin.disconnect();
   }

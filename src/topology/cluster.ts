@@ -11,6 +11,7 @@ import { ErrorCodes, SynclineError, classify } from '../runtime/errors.ts';
 import type { ClusterState, ObservedConfigEntry, ObservedTopic, Plan, PlanAction } from './plan.ts';
 import { planTopology } from './plan.ts';
 import type { Topology } from './types.ts';
+import { createTopicsReady } from './create-topics.ts';
 
 // kafkajs is CommonJS; Node's ESM loader only detects some of its named exports, so take the enums
 // from the default export.
@@ -96,16 +97,16 @@ export async function applyPlan(admin: Admin, plan: Plan, callbacks: ApplyCallba
   if (creates.length > 0) {
     creates.forEach(report);
     await attempt('create topics', undefined, () =>
-      admin.createTopics({
-        waitForLeaders: true,
-        timeout: ADMIN_TIMEOUT_MS,
-        topics: creates.map((action) => ({
+      createTopicsReady(
+        admin,
+        creates.map((action) => ({
           topic: action.topic,
           numPartitions: action.partitions,
           replicationFactor: action.replicationFactor,
           configEntries: Object.entries(action.config).map(([name, value]) => ({ name, value })),
         })),
-      }),
+        { timeoutMs: ADMIN_TIMEOUT_MS },
+      ),
     );
   }
 

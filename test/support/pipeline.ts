@@ -15,6 +15,7 @@ import type { GoldenRecord } from '../../src/processors/match-merge/types.ts';
 import { loadCatalog } from '../../src/schemas/catalog.ts';
 import { RegistryClient } from '../../src/schemas/registry-client.ts';
 import { bindingsFromCatalog, Serde } from '../../src/schemas/serde.ts';
+import { createTopicsReady } from '../../src/topology/create-topics.ts';
 import { dlqTopicOf, GroupIds, TopicNames } from '../../src/topology/topics.ts';
 import { stripeCustomerCreated, stripeSubscriptionUpdated } from './webhook-samples.ts';
 
@@ -172,23 +173,10 @@ export async function createPipelineTopology(
   const dlq = `${prefix}${dlqTopicOf(GroupIds.processor)}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: false,
-    topics: [...wanted, dlq].map((topic) => ({ topic, numPartitions: 2, replicationFactor: 1 })),
-  });
-  // kafkajs' own wait for leaders fails on a busy broker while it creates dozens of topics at once
-  // ("does not host this topic-partition"): wait here until every topic answers for its offsets.
-  for (const topic of [...wanted, dlq]) {
-    for (let attempt = 0; ; attempt += 1) {
-      try {
-        await admin.fetchTopicOffsets(topic);
-        break;
-      } catch (error) {
-        if (attempt >= 40) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    }
-  }
+  await createTopicsReady(
+    admin,
+    [...wanted, dlq].map((topic) => ({ topic, numPartitions: 2, replicationFactor: 1 })),
+  );
   await admin.disconnect();
   const bindings = new Map([...bindingsFromCatalog(catalog)].filter(([topic]) => wanted.includes(topic)));
   for (const binding of bindings.values()) await registry.register(binding.subject, binding.writer.text);

@@ -11,6 +11,7 @@ import { eachRecord } from '../../../src/runtime/bus/each-record.ts';
 import { createKafkajsBus, type KafkajsBus } from '../../../src/runtime/bus/kafkajs.ts';
 import { headerText, type ConsumerCrash, type IncomingRecord } from '../../../src/runtime/bus/types.ts';
 import { loadConfig } from '../../../src/runtime/config.ts';
+import { createTopicsReady } from '../../../src/topology/create-topics.ts';
 import { ErrorCodes } from '../../../src/runtime/errors.ts';
 import { createKafka } from '../../../src/runtime/kafka.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
@@ -26,10 +27,7 @@ const id = (): string => randomBytes(4).toString('hex');
 
 async function scratchTopic(partitions = 1): Promise<string> {
   const topic = `it.runtime.bus.${id()}`;
-  await admin.createTopics({
-    topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-    waitForLeaders: true,
-  });
+  await createTopicsReady(admin, [{ topic, numPartitions: partitions, replicationFactor: 1 }]);
   topics.push(topic);
   return topic;
 }

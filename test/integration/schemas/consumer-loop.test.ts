@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/runtime/config.ts';
+import { createTopicsReady } from '../../../src/topology/create-topics.ts';
 import { ErrorCodes } from '../../../src/runtime/errors.ts';
 import { createKafka } from '../../../src/runtime/kafka.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
@@ -24,10 +25,7 @@ beforeAll(async () => {
   kafka = createKafka(config, createLogger({ level: 'silent' }), 'it-poison');
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-  });
+  await createTopicsReady(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
   await admin.disconnect();
 });
 

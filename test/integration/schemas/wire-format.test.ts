@@ -10,6 +10,7 @@ import {
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/runtime/config.ts';
+import { createTopicsReady } from '../../../src/topology/create-topics.ts';
 import { createKafka } from '../../../src/runtime/kafka.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 import type { canonical } from '../../../src/schemas/generated/index.ts';
@@ -31,10 +32,7 @@ beforeAll(async () => {
   kafka = createKafka(config, createLogger({ level: 'silent' }), 'it-wire');
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
-  });
+  await createTopicsReady(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
   await admin.disconnect();
   await registry.setCompatibility(subject, entry.compatibility);
 });
