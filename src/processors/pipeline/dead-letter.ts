@@ -1,7 +1,19 @@
 /**
- * The dead-letter record of the processor group (DESIGN.md, Topics): the original key, value and
+ * The dead-letter record of a consumer group (DESIGN.md, Topics): the original key, value and
  * headers unchanged, plus the failure context as `syncline-dlq-*` headers, so that an operator sees
- * why and where, and a redrive can put the exact original back on `syncline-processor.retry`.
+ * why and where, and a redrive can put the exact original back on `<group>.retry`.
+ *
+ * The DLQ topic is the whole durable state of a group's dead letters, folded in offset order:
+ * - a failure entry: the original record with the failure context;
+ * - a parked entry (sinks): a later record of a key whose earlier record is dead-lettered, kept
+ *   here instead of being applied out of order: reason `parked`, and `parked-behind` naming the
+ *   original position of the first failed record of that key;
+ * - a resolution marker: written by redrive or discard, with the same key as the entries it
+ *   resolves (so it lands in the same DLQ partition, after them), no value, `resolution` set to
+ *   `redriven` or `discarded` and `resolves` listing the DLQ offsets (of that partition) it resolves.
+ * An entry is open until a marker resolves it; a key is parked while it has an open entry.
+ * A redriven record carries `redriven-from` (its DLQ partition/offset) and `redrive-count` on
+ * `<group>.retry`, so that loops are refused beyond a limit.
  */
 import type { IncomingRecord, OutgoingRecord } from '../../runtime/bus/types.ts';
 import type { SynclineError } from '../../runtime/errors.ts';
@@ -19,7 +31,22 @@ export const DlqHeaders = {
   attempts: 'syncline-dlq-attempts',
   firstFailure: 'syncline-dlq-first-failure',
   lastFailure: 'syncline-dlq-last-failure',
+  /** On parked entries: `<topic>/<partition>/<offset>` of the failed record the key waits behind. */
+  parkedBehind: 'syncline-dlq-parked-behind',
+  /** On resolution markers: `redriven` or `discarded`. */
+  resolution: 'syncline-dlq-resolution',
+  /** On resolution markers: comma-separated DLQ offsets (of the marker's partition) it resolves. */
+  resolves: 'syncline-dlq-resolves',
+  /** On resolution markers: who resolved (operator or token name), for the audit trail. */
+  resolvedBy: 'syncline-dlq-resolved-by',
+  /** On redriven records (`<group>.retry`): `<dlq partition>/<dlq offset>` it came from. */
+  redrivenFrom: 'syncline-redriven-from',
+  /** On redriven records: how often this record has been redriven, counting this time. */
+  redriveCount: 'syncline-redrive-count',
 } as const;
+
+/** Reasons of DLQ entries that are not failures of their own. */
+export const PARKED_REASON = 'parked';
 
 export interface FailureContext {
   group: string;
