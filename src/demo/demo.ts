@@ -1,27 +1,41 @@
 /**
  * The end-to-end demo on the local stack: start what is missing, apply the topology, register the
- * schemas, run the ingest role (webhook receivers and the ERP poller) in this process, drive it with the
- * simulator's signed, noisy traffic, and report what arrived where. Each later stage of the flow adds
- * its part of the report here.
+ * schemas, run the roles in this process (ingest: webhook receivers and the ERP poller; process:
+ * canonical mapping and match-merge), drive them with the simulator's signed, noisy traffic, wait
+ * until every stage has caught up, and report what arrived where. Each stage of the flow adds its
+ * part of the report here.
  */
 import { randomBytes } from 'node:crypto';
-import type { Admin } from 'kafkajs';
+import { Redis } from 'ioredis';
+import { pairwiseQuality } from '../bench/match-population.ts';
 import { LocalStack } from '../infra/stack.ts';
 import { startIngest, RAW_TOPICS } from '../producers/ingest-service.ts';
 import { ErpSandbox } from '../producers/erp-polling/erp-sandbox.ts';
 import { erpCustomersOf } from '../producers/simulator/event-script.ts';
-import { generatePopulation } from '../producers/simulator/population.ts';
+import { generatePopulation, type TruthLine } from '../producers/simulator/population.ts';
+import { MatchEngine } from '../processors/match-merge/engine.ts';
+import { RedisMatchStore } from '../processors/match-merge/store.ts';
+import { sourceKey } from '../processors/match-merge/types.ts';
+import { createProcessor, type Processor } from '../processors/pipeline/processor.ts';
+import { canonicalMapping, MATCH_PREFIX } from '../processors/process-service.ts';
+import { createKafkajsBus } from '../runtime/bus/kafkajs.ts';
 import { populationSize, simulate, type SimulationSummary } from '../producers/simulator/simulator.ts';
 import type { Config } from '../runtime/config.ts';
 import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
 import { createKafka } from '../runtime/kafka.ts';
 import type { Logger } from '../runtime/logger.ts';
-import { createMetricsRegistry } from '../runtime/metrics.ts';
+import { createMetricsRegistry, type Registry } from '../runtime/metrics.ts';
 import { loadCatalog } from '../schemas/catalog.ts';
 import { RegistryClient } from '../schemas/registry-client.ts';
 import { syncRegistry } from '../schemas/registry-sync.ts';
+import { bindingsFromCatalog, Serde } from '../schemas/serde.ts';
 import { applyAndAwait, diffTopology, refusedError } from '../topology/cluster.ts';
+import { dlqTopicOf, GroupIds, TopicNames } from '../topology/topics.ts';
 import { resolveTopology } from '../topology/topology.ts';
+import { counterSum, endOffsets, waitUntilConsumed } from './drain.ts';
+
+/** How long the demo waits for a stage to catch up after the traffic stopped. */
+const CATCH_UP_MS = 120_000;
 
 export interface DemoOptions {
   rate: number;
@@ -47,6 +61,20 @@ export interface DemoReport {
   erpRecordsPolled: number;
   rawRecords: Record<string, number>;
   companies: number;
+  /** Golden customers the run's source records resolved to (from the cross-reference). */
+  goldenCustomers: number;
+  /** Records the processor wrote to each canonical and mdm topic in this run. */
+  canonicalRecords: Record<string, number>;
+  /** Match-merge of this run's records against the simulator's ground truth (pairwise). */
+  matchQuality: { records: number; precision: number; recall: number; f1: number };
+  /** Match outcomes of this run: new, auto-merge, review, update. */
+  matchOutcomes: Record<string, number>;
+  /** Records each group dead-lettered in this run. */
+  dlq: number;
+  dlqByGroup: Record<string, number>;
+  /** False when a stage had not caught up within the demo's wait; `behind` says by how much. */
+  caughtUp: boolean;
+  behind: Record<string, number>;
   /** Webhook latency at the sender, acknowledgement included (acks=all). */
   p50Ms: number;
   p99Ms: number;
@@ -108,36 +136,60 @@ export async function runDemo(baseConfig: Config, logger: Logger, options: DemoO
       },
       erp: { apiUrl: erpUrl, pollIntervalMs: 500 },
     };
-    const before = await endOffsets(admin, RAW_TOPICS);
+    const outputTopics = [...Object.values(TopicNames.canonical), ...Object.values(TopicNames.mdm)];
+    const dlqTopics = Object.values(GroupIds).map(dlqTopicOf);
+    const before = await endOffsets(admin, [...RAW_TOPICS, ...outputTopics, ...dlqTopics]);
+    const metrics = createMetricsRegistry({ defaultMetrics: false });
 
-    onStep(`ingest: webhook server on port ${config.webhookPort}, ERP poller on ${erpUrl}`);
-    const ingest = await startIngest(config, logger, {
-      registry: createMetricsRegistry({ defaultMetrics: false }),
-      erpConnector: 'demo-erp',
-    });
+    onStep('process: canonical mapping and match-merge (group syncline-processor)');
+    const processing = await startDemoProcessing(config, logger, metrics);
     let summary: SimulationSummary;
+    let truth: TruthLine[];
+    const behind: Record<string, number> = {};
+    let assigned: Map<string, string>;
     try {
-      onStep(`simulate: ${options.rate} webhooks/s for ${options.durationSeconds}s`);
-      ({ summary } = await simulate({
-        target: ingest.webhook.url,
-        rate: options.rate,
-        durationSeconds: options.durationSeconds,
-        seed: options.seed,
-        secrets,
-        includeErp: true,
-        onProgress: ({ sent, planned }) => options.onProgress?.(sent, planned),
-      }));
-      onStep('ERP: waiting for the poller to catch up');
-      await waitFor(() => (ingest.poller?.snapshot().recordsPublished ?? 0) >= customers.length, 30_000);
+      onStep(`ingest: webhook server on port ${config.webhookPort}, ERP poller on ${erpUrl}`);
+      const ingest = await startIngest(config, logger, { registry: metrics, erpConnector: 'demo-erp' });
+      try {
+        onStep(`simulate: ${options.rate} webhooks/s for ${options.durationSeconds}s`);
+        ({ summary, truth } = await simulate({
+          target: ingest.webhook.url,
+          rate: options.rate,
+          durationSeconds: options.durationSeconds,
+          seed: options.seed,
+          secrets,
+          includeErp: true,
+          onProgress: ({ sent, planned }) => options.onProgress?.(sent, planned),
+        }));
+        onStep('ERP: waiting for the poller to catch up');
+        await waitFor(() => (ingest.poller?.snapshot().recordsPublished ?? 0) >= customers.length, 30_000);
+      } finally {
+        await ingest.close();
+        await erp.close();
+      }
+      onStep('process: waiting until every raw record is processed');
+      const drained = await waitUntilConsumed(admin, GroupIds.processor, RAW_TOPICS, CATCH_UP_MS);
+      if (!drained.caughtUp) behind[GroupIds.processor] = drained.behind;
+      assigned = await processing.goldenIdsOf(truth);
     } finally {
-      await ingest.close();
-      await erp.close();
+      await processing.close();
     }
 
-    const after = await endOffsets(admin, RAW_TOPICS);
-    const rawRecords = Object.fromEntries(
-      RAW_TOPICS.map((topic) => [topic, (after[topic] ?? 0) - (before[topic] ?? 0)]),
+    const after = await endOffsets(admin, [...RAW_TOPICS, ...outputTopics, ...dlqTopics]);
+    const delta = (topics: readonly string[]) =>
+      Object.fromEntries(topics.map((topic) => [topic, (after[topic] ?? 0) - (before[topic] ?? 0)]));
+    const rawRecords = delta(RAW_TOPICS);
+    const dlqByGroup = Object.fromEntries(
+      Object.values(GroupIds).map((group) => [group, delta([dlqTopicOf(group)])[dlqTopicOf(group)] ?? 0]),
     );
+    const truthByRef = new Map(
+      truth.flatMap((line) => line.sources.map((source) => [sourceKey(source), line.companyId] as const)),
+    );
+    const quality = pairwiseQuality(assigned, truthByRef);
+    const outcomes: Record<string, number> = {};
+    for (const outcome of ['new', 'auto-merge', 'review', 'update']) {
+      outcomes[outcome] = await counterSum(metrics, 'syncline_processor_match_outcomes_total', { outcome });
+    }
     const outcome = (name: string) => summary.byOutcome[name] ?? 0;
     const erpRecordsPolled = rawRecords['raw.erp.customer'] ?? 0;
     const refusedCount = Object.entries(summary.byStatus)
@@ -157,6 +209,19 @@ export async function runDemo(baseConfig: Config, logger: Logger, options: DemoO
       erpRecordsPolled,
       rawRecords,
       companies: summary.companies,
+      goldenCustomers: new Set(assigned.values()).size,
+      canonicalRecords: delta(outputTopics),
+      matchQuality: {
+        records: quality.records,
+        precision: round(quality.precision),
+        recall: round(quality.recall),
+        f1: round(quality.f1),
+      },
+      matchOutcomes: outcomes,
+      dlq: Object.values(dlqByGroup).reduce((sum, count) => sum + count, 0),
+      dlqByGroup,
+      caughtUp: Object.keys(behind).length === 0,
+      behind,
       p50Ms: summary.latencyMs.p50,
       p99Ms: summary.latencyMs.p99,
       elapsedSeconds: Math.round((Date.now() - started) / 100) / 10,
@@ -166,14 +231,55 @@ export async function runDemo(baseConfig: Config, logger: Logger, options: DemoO
   }
 }
 
-/** The sum over partitions of each topic's end offset. */
-async function endOffsets(admin: Admin, topics: readonly string[]): Promise<Record<string, number>> {
-  const result: Record<string, number> = {};
-  for (const topic of topics) {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    result[topic] = offsets.reduce((sum, partition) => sum + Number(partition.high), 0);
-  }
-  return result;
+interface DemoProcessing {
+  /** The golden id of every source record of the ground truth that has one. */
+  goldenIdsOf(truth: readonly TruthLine[]): Promise<Map<string, string>>;
+  close(): Promise<void>;
+}
+
+/** The process role, in this process: the same pipeline as `syncline run --role process`. */
+async function startDemoProcessing(
+  config: Config,
+  logger: Logger,
+  metrics: Registry,
+): Promise<DemoProcessing> {
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+  redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const store = new RedisMatchStore({ redis, prefix: MATCH_PREFIX });
+  const processor: Processor = createProcessor({
+    bus: createKafkajsBus(config, logger),
+    redis,
+    serde: new Serde({
+      source: new RegistryClient({ url: config.schemaRegistryUrl }),
+      bindings: bindingsFromCatalog(loadCatalog()),
+    }),
+    engine: new MatchEngine({ store }),
+    mapping: canonicalMapping,
+    logger,
+    metrics,
+  });
+  await processor.start();
+  return {
+    async goldenIdsOf(truth) {
+      const assigned = new Map<string, string>();
+      for (const line of truth) {
+        for (const source of line.sources) {
+          const ref = sourceKey(source);
+          const goldenId = await store.xrefOf(ref);
+          if (goldenId) assigned.set(ref, goldenId);
+        }
+      }
+      return assigned;
+    },
+    async close() {
+      await processor.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+function round(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -64,6 +64,13 @@ function describe(report: DemoReport): string {
   const raw = Object.entries(report.rawRecords)
     .map(([topic, count]) => `    ${topic.padEnd(28)} ${count}`)
     .join('\n');
+  const canonical = Object.entries(report.canonicalRecords)
+    .map(([topic, count]) => `    ${topic.padEnd(28)} ${count}`)
+    .join('\n');
+  const dlq = Object.entries(report.dlqByGroup)
+    .filter(([, count]) => count > 0)
+    .map(([group, count]) => `${group} ${count}`)
+    .join(', ');
   const w = report.webhooks;
   return [
     '',
@@ -74,5 +81,19 @@ function describe(report: DemoReport): string {
     `  ERP customer-master records polled: ${report.erpRecordsPolled}`,
     '  records on the raw topics (Avro, Confluent wire format):',
     raw,
+    `  golden customers: ${report.goldenCustomers} for ${report.companies} companies; match quality on the ground truth: ` +
+      `precision ${report.matchQuality.precision}, recall ${report.matchQuality.recall}, F1 ${report.matchQuality.f1} ` +
+      `(${report.matchQuality.records} source records)`,
+    `  match outcomes: ${Object.entries(report.matchOutcomes)
+      .map(([outcome, count]) => `${outcome} ${count}`)
+      .join(', ')}`,
+    '  records written by the processor:',
+    canonical,
+    `  dead-lettered: ${report.dlq}${report.dlq > 0 ? ` (${dlq}; see syncline dlq list --group <group>)` : ''}`,
+    report.caughtUp
+      ? '  every stage caught up'
+      : `  NOT caught up within the wait: ${Object.entries(report.behind)
+          .map(([group, count]) => `${group} ${count} records behind`)
+          .join(', ')}`,
   ].join('\n');
 }
