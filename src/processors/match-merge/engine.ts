@@ -50,6 +50,7 @@ import {
   reviewIdFor,
   xrefEvent,
 } from './events.ts';
+import { memberOfSnapshot } from './member-snapshot.ts';
 import { normalizeName, profileOf } from './normalize.ts';
 import {
   type CandidateGolden,
@@ -329,7 +330,9 @@ export class MatchEngine {
     };
     const xref = new Map<string, string>();
     for (const value of goldens.values()) {
-      const members = value.members ?? membersFromAttributes(value);
+      const members = value.members
+        ? value.members.map((snapshot) => memberOfSnapshot(snapshot))
+        : membersFromAttributes(value);
       if (!value.members) report.restoredFromAttributes += 1;
       const state = stateFromEvent(value, members, xrefEvents);
       const profiles = state.members.map((member) => profileOf(member));

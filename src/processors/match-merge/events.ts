@@ -7,6 +7,7 @@
 import type * as common from '../../schemas/generated/common.ts';
 import type * as mdm from '../../schemas/generated/mdm.ts';
 import { uuidV5 } from '../../producers/envelope.ts';
+import { memberSnapshotOf } from './member-snapshot.ts';
 import { sourceRefOf, survive, type TrustRanking } from './survivorship.ts';
 import type {
   GoldenAttributes,
@@ -163,7 +164,7 @@ export function goldenEvent(golden: GoldenRecord, change: GoldenChange, origin: 
       sources: golden.sources,
       createdAt: golden.createdAt,
       updatedAt: golden.updatedAt,
-      members: golden.members,
+      members: golden.members.map((member) => memberSnapshotOf(member)),
     },
   };
 }

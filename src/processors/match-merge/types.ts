@@ -264,12 +264,12 @@ export const MdmTopics = {
 } as const;
 
 /**
- * The value of `mdm.customer.golden`: the Avro GoldenCustomer plus the member snapshots, which a
- * rebuild needs to restore the blocking index and survivorship inputs exactly. Until the Avro
- * schema carries `members`, a rebuild from Avro-decoded values falls back to the surviving
+ * The value of `mdm.customer.golden`: the Avro GoldenCustomer, with the member snapshots (schema
+ * version 2) that a rebuild needs to restore the blocking index and survivorship inputs exactly.
+ * `members` is null in values written with version 1; a rebuild then falls back to the surviving
  * attributes (see engine.ts, `rebuild`).
  */
-export type GoldenEventValue = mdm.GoldenCustomer & { members?: SourceRecord[] };
+export type GoldenEventValue = mdm.GoldenCustomer;
 
 /** A golden record's new version, keyed by golden id. */
 export interface GoldenEvent {

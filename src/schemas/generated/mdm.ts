@@ -157,6 +157,12 @@ export interface GoldenCustomer {
    * Avro `timestamp-millis`: milliseconds since the Unix epoch, UTC.
    */
   updatedAt: number;
+  /**
+   * The latest snapshot of every linked source record (what matching and survivorship read), so that `syncline mdm rebuild` restores the match state from this topic with full fidelity; null in records written before version 2 of this schema.
+   *
+   * Default: `null`.
+   */
+  members: MemberSnapshot[] | null;
 }
 
 /**
@@ -242,6 +248,116 @@ export type MatchDecision = (typeof MatchDecisionSymbols)[number];
 export const MatchDecisionSymbols = ['NEW_GOLDEN', 'AUTO_MERGE', 'STEWARD_APPROVED', 'STEWARD_REJECTED', 'UNMERGED', 'GOLDEN_MERGED', 'UNKNOWN'] as const;
 
 /**
+ * The latest snapshot of one source record linked to a golden customer, as match-merge keeps it: what matching and survivorship read. Carried on the golden record so that the match state can be rebuilt from the compacted topic alone.
+ *
+ * Avro record `syncline.mdm.MemberSnapshot`.
+ */
+export interface MemberSnapshot {
+  /** The source record. */
+  source: common.SourceRef;
+  /** The name the source gives the customer, as written there. */
+  name: string;
+  /**
+   * Tax or VAT id as the source writes it.
+   *
+   * Default: `null`.
+   */
+  taxId: string | null;
+  /**
+   * Country of the company's seat as the source writes it.
+   *
+   * Default: `null`.
+   */
+  country: string | null;
+  /**
+   * Website URL.
+   *
+   * Default: `null`.
+   */
+  website: string | null;
+  /**
+   * Web or mail domains the source knows for the customer.
+   *
+   * Default: `[]`.
+   */
+  domains: string[];
+  /**
+   * Main contact email.
+   *
+   * Default: `null`.
+   */
+  email: string | null;
+  /**
+   * Billing email.
+   *
+   * Default: `null`.
+   */
+  billingEmail: string | null;
+  /**
+   * Main phone number.
+   *
+   * Default: `null`.
+   */
+  phone: string | null;
+  /**
+   * Billing or seat address.
+   *
+   * Default: `null`.
+   */
+  address: common.PostalAddress | null;
+  /**
+   * Industry.
+   *
+   * Default: `null`.
+   */
+  industry: string | null;
+  /**
+   * The account owner at the source.
+   *
+   * Default: `null`.
+   */
+  ownerId: string | null;
+  /**
+   * ISO 4217 billing currency.
+   *
+   * Default: `null`.
+   */
+  currency: string | null;
+  /**
+   * Support plan or tier.
+   *
+   * Default: `null`.
+   */
+  supportTier: string | null;
+  /**
+   * Credit status (the ERP's).
+   *
+   * Default: `null`.
+   */
+  creditStatus: canonical.CreditStatus | null;
+  /**
+   * Number of employees.
+   *
+   * Default: `null`.
+   */
+  employees: number | null;
+  /**
+   * Ids of the same customer in other systems, as this source records them.
+   *
+   * Default: `[]`.
+   */
+  externalRefs: SourceKey[];
+  /**
+   * When the source last changed the record.
+   *
+   * Avro `timestamp-millis`: milliseconds since the Unix epoch, UTC.
+   */
+  updatedAt: number;
+  /** Version or sequence of the record at the source; an older one never replaces a newer one. */
+  sourceVersion: number;
+}
+
+/**
  * Where a surviving golden attribute value came from, and why it won.
  *
  * Avro record `syncline.mdm.Provenance`.
@@ -292,6 +408,18 @@ export interface ScoredGolden {
    * Default: `{}`.
    */
   features: Record<string, number>;
+}
+
+/**
+ * A record in another system, named by system and id only.
+ *
+ * Avro record `syncline.mdm.SourceKey`.
+ */
+export interface SourceKey {
+  /** The other system. */
+  system: common.SourceSystem;
+  /** The record's id in that system. */
+  id: string;
 }
 
 /**

@@ -117,16 +117,15 @@ describe('match-merge rebuild from the mdm events', () => {
     expect((await engine.resolve(record)).change).toBe('unchanged');
   });
 
-  it('restores golden ids and xref from Avro-shaped events that carry no member snapshots', async () => {
+  it('restores golden ids and xref from version-1 events, which carry no member snapshots', async () => {
     await resolvePopulation();
     const before = await snapshot(harness.store);
     await harness.store.deleteAll();
-    const avroShaped: MdmEvent[] = harness.published.map((event) => {
-      if (event.topic !== 'mdm.customer.golden') return event;
-      const { members: _members, ...value } = event.value;
-      return { ...event, value };
-    });
-    const report = await engine.rebuild(avroShaped);
+    // What a version-2 reader sees in a record written with version 1 of GoldenCustomer.
+    const versionOne: MdmEvent[] = harness.published.map((event) =>
+      event.topic === 'mdm.customer.golden' ? { ...event, value: { ...event.value, members: null } } : event,
+    );
+    const report = await engine.rebuild(versionOne);
     expect(report.restoredFromAttributes).toBe(report.goldens);
     const after = await snapshot(harness.store);
     expect([...after.goldens.keys()].sort()).toEqual([...before.goldens.keys()].sort());
