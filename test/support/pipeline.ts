@@ -4,6 +4,7 @@
  * source exactly as ingest builds them, and a private topology (raw, canonical, mdm, DLQ topics
  * under a random prefix, subjects registered under the same prefix). Used until the canonical
  * mapping's own `mapperFor` lands; the pipeline only sees the RawMapper contract either way.
+ * The processor's retry topic (DLQ redrives) is created too.
  */
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
@@ -16,7 +17,7 @@ import { loadCatalog } from '../../src/schemas/catalog.ts';
 import { RegistryClient } from '../../src/schemas/registry-client.ts';
 import { bindingsFromCatalog, Serde } from '../../src/schemas/serde.ts';
 import { createTopicsReady } from '../../src/topology/create-topics.ts';
-import { dlqTopicOf, GroupIds, TopicNames } from '../../src/topology/topics.ts';
+import { dlqTopicOf, GroupIds, retryTopicOf, TopicNames } from '../../src/topology/topics.ts';
 import { stripeCustomerCreated, stripeSubscriptionUpdated } from './webhook-samples.ts';
 
 type Json = Record<string, unknown>;
@@ -171,11 +172,12 @@ export async function createPipelineTopology(
     ...Object.values(TopicNames.mdm),
   ].map((topic) => `${prefix}${topic}`);
   const dlq = `${prefix}${dlqTopicOf(GroupIds.processor)}`;
+  const retry = `${prefix}${retryTopicOf(GroupIds.processor)}`;
   const admin = kafka.admin();
   await admin.connect();
   await createTopicsReady(
     admin,
-    [...wanted, dlq].map((topic) => ({ topic, numPartitions: 2, replicationFactor: 1 })),
+    [...wanted, dlq, retry].map((topic) => ({ topic, numPartitions: 2, replicationFactor: 1 })),
   );
   await admin.disconnect();
   const bindings = new Map([...bindingsFromCatalog(catalog)].filter(([topic]) => wanted.includes(topic)));
@@ -188,7 +190,7 @@ export async function createPipelineTopology(
     async cleanup() {
       const cleaner = kafka.admin();
       await cleaner.connect();
-      await cleaner.deleteTopics({ topics: [...wanted, dlq] }).catch(() => undefined);
+      await cleaner.deleteTopics({ topics: [...wanted, dlq, retry] }).catch(() => undefined);
       await cleaner.deleteGroups([`${prefix}${GroupIds.processor}`]).catch(() => undefined);
       await cleaner.disconnect();
       for (const binding of bindings.values()) {

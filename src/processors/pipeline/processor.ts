@@ -1,9 +1,20 @@
 /**
- * The processing pipeline (`syncline run --role process`): reads every raw topic in the group
- * `syncline-processor` and, per record: decode → map → idempotency claim → source-order check →
- * match-merge (customer records) or golden-id lookup (other records) → encode → produce
- * `mdm.customer.*` and `canonical.<entity>` keyed by golden id → raise the source version → mark the
- * idempotency key done → mark the offset done. Scale out by starting more processes in the group.
+ * The processing pipeline (`syncline run --role process`): reads every raw topic, and its own retry
+ * topic `syncline-processor.retry` (DLQ redrives), in the group `syncline-processor`, and per
+ * record: decode → map → idempotency claim → source-order check → match-merge (customer records) or
+ * golden-id lookup (other records) → encode → produce `mdm.customer.*` and `canonical.<entity>`
+ * keyed by golden id → raise the source version → mark the idempotency key done → mark the offset
+ * done. Scale out by starting more processes in the group.
+ *
+ * Work is done per chunk of a fetched batch (up to `chunkRecords` records of one partition), not
+ * per record, because a record's own work is small next to its round trips: decoding and mapping
+ * run for the whole chunk at once; idempotency claims, source versions and golden-id look-ups go to
+ * Redis together (ioredis pipelines concurrent commands on one connection); match-merge runs record
+ * by record in offset order (it takes locks and each record may change what the next one matches);
+ * the chunk's outputs and dead letters go to Kafka in one produce call; keys are marked done
+ * together after Kafka acknowledged them; then the offsets are marked in order. Per-entity source
+ * order within a chunk is kept in memory, so two versions of one entity in one chunk behave as if
+ * processed one after the other.
  *
  * Exactly-once effect without Kafka transactions. kafkajs transactions on our broker cost about
  * 210 ms per commit (the broker answers CONCURRENT_TRANSACTIONS after each commit and kafkajs backs
@@ -26,18 +37,24 @@ import type {
   IncomingRecord,
   OutgoingRecord,
 } from '../../runtime/bus/types.ts';
+import { headerText } from '../../runtime/bus/types.ts';
 import { classify, ErrorCodes, SynclineError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Registry } from '../../runtime/metrics.ts';
 import { pingRedis } from '../../runtime/redis.ts';
 import type { Envelope } from '../../schemas/generated/common.ts';
 import type { Serde } from '../../schemas/serde.ts';
-import { dlqTopicOf, GroupIds, TopicNames } from '../../topology/topics.ts';
-import { MAPPING_VERSION, type BuildContext, type RawMapper } from '../canonical-mapping/types.ts';
+import { dlqTopicOf, GroupIds, retryTopicOf, TopicNames } from '../../topology/topics.ts';
+import {
+  MAPPING_VERSION,
+  type BuildContext,
+  type MappingResult,
+  type RawMapper,
+} from '../canonical-mapping/types.ts';
 import type { MatchEngine } from '../match-merge/engine.ts';
 import { sourceKey, type GoldenRecord } from '../match-merge/types.ts';
-import { deadLetterOf } from './dead-letter.ts';
-import { IdempotencyStore, type Claim } from './idempotency.ts';
+import { deadLetterOf, DlqHeaders } from './dead-letter.ts';
+import { IdempotencyStore, type Claim, type ClaimResult } from './idempotency.ts';
 import { isStale, SourceOrder, type SourceEntity } from './ordering.ts';
 import { createPipelineMetrics, RecordOutcomes, type PipelineMetrics } from './pipeline-metrics.ts';
 
@@ -74,6 +91,12 @@ export interface ProcessorOptions {
   unknownCustomerWindowMs?: number;
   /** Partitions processed at once. Default 2. */
   partitionsConsumedConcurrently?: number;
+  /**
+   * Records of one partition processed together (one produce call, one round of Redis calls).
+   * Default 100: their outputs (up to three per customer record) stay well inside one produce
+   * request (900 KiB), and a failure redoes at most this many records.
+   */
+  chunkRecords?: number;
 }
 
 /** The handle of a running processor. */
@@ -86,12 +109,50 @@ export interface Processor {
   close(): Promise<void>;
 }
 
-type RecordResult = 'done' | 'later';
-
 interface Deferral {
   firstAt: number;
   attempts: number;
 }
+
+/** One record as the pipeline takes it: where it was read, and the raw record it stands for. */
+interface Input {
+  /** Where it was read (a raw topic or the retry topic): its offset is marked done. */
+  read: IncomingRecord;
+  /**
+   * The record as first read from its raw topic. For a redriven record (retry topic) its topic,
+   * partition and offset come from the DLQ headers it carries, so that decoding, mapping, metrics
+   * and a second dead-lettering all speak of the raw topic.
+   */
+  origin: IncomingRecord;
+  /** Failed attempts before this read (a redriven record), and when the first one was. */
+  priorAttempts: number;
+  firstFailureAt: number | undefined;
+}
+
+/** A record decoded and mapped, ready for its idempotency claim. */
+interface Ready {
+  kind: 'ready';
+  input: Input;
+  contract: string;
+  envelope: Envelope;
+  mapped: MappingResult;
+  entity: SourceEntity;
+}
+
+/** A record that failed before any side effect: dead-letter it. */
+interface Dead {
+  kind: 'dead';
+  input: Input;
+  error: SynclineError;
+  reason: string;
+}
+
+/** How a record of a chunk ended. */
+type Settled =
+  | { kind: 'dead-lettered' }
+  | { kind: 'duplicate' }
+  | { kind: 'stale'; claim: Claim }
+  | { kind: 'produced'; claim: Claim; outputs: OutgoingRecord[]; eventIds: string[]; entity: SourceEntity };
 
 /**
  * Builds the processor. Records whose customer is not known yet (the CRM account of an opportunity
@@ -100,14 +161,22 @@ interface Deferral {
  * other partitions keep flowing. This keeps the customer's order. It is bounded: after
  * `unknownCustomerWindowMs` the record is dead-lettered with reason `unknown customer` (a redrive
  * after the customer arrived brings it back), so an orphan never blocks its partition for good.
+ *
+ * A redriven record (on the retry topic, which only this group reads) is processed like the raw
+ * record it carries; if it fails again it goes back to the DLQ with its attempts counted on from
+ * the `syncline-dlq-attempts` header it carries (or, without one, its `syncline-redrive-count`) and
+ * its first failure time kept.
  */
 export function createProcessor(options: ProcessorOptions): Processor {
   const prefix = options.topicPrefix ?? '';
   const redisPrefix = options.redisPrefix ?? 'syncline:pipeline:';
   const groupId = `${prefix}${GroupIds.processor}`;
   const dlqTopic = `${prefix}${dlqTopicOf(GroupIds.processor)}`;
+  const retryTopic = `${prefix}${retryTopicOf(GroupIds.processor)}`;
   const rawTopics = Object.values(TopicNames.raw).map((topic) => `${prefix}${topic}`);
+  const rawTopicSet = new Set(rawTopics);
   const unknownWindowMs = options.unknownCustomerWindowMs ?? 60_000;
+  const chunkRecords = Math.max(1, options.chunkRecords ?? 100);
   const logger = options.logger.child({ component: 'processor', group: groupId });
   const idempotency = new IdempotencyStore({
     redis: options.redis,
@@ -121,7 +190,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const producer: EventProducer = options.bus.producer();
   const consumer: EventConsumer = options.bus.consumer({
     groupId,
-    topics: rawTopics,
+    topics: [...rawTopics, retryTopic],
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 2,
   });
   const deferrals = new Map<string, Deferral>();
@@ -129,41 +198,82 @@ export function createProcessor(options: ProcessorOptions): Processor {
   let closing = false;
 
   const contractOf = (topic: string): string => topic.slice(prefix.length);
-  const count = (topic: string, outcome: string, by = 1): void =>
-    metrics?.records.inc({ topic: contractOf(topic), outcome }, by);
+  const count = (input: Input, outcome: string, by = 1): void =>
+    metrics?.records.inc({ topic: contractOf(input.origin.topic), outcome }, by);
+  const positionOf = (record: IncomingRecord): string =>
+    `${record.topic}/${record.partition}/${record.offset}`;
 
-  async function deadLetter(record: IncomingRecord, error: SynclineError, reason: string): Promise<void> {
-    const position = `${record.topic}/${record.partition}/${record.offset}`;
+  /** The input a read record stands for; a retry-topic record names its raw topic in its headers. */
+  function inputOf(record: IncomingRecord): Input | Dead {
+    if (record.topic !== retryTopic) {
+      return { read: record, origin: record, priorAttempts: 0, firstFailureAt: undefined };
+    }
+    const attempts = Number(headerText(record.headers, DlqHeaders.attempts));
+    const redriven = Number(headerText(record.headers, DlqHeaders.redriveCount));
+    const firstFailure = Date.parse(headerText(record.headers, DlqHeaders.firstFailure) ?? '');
+    const input: Input = {
+      read: record,
+      origin: record,
+      priorAttempts:
+        Number.isInteger(attempts) && attempts > 0
+          ? attempts
+          : Number.isInteger(redriven) && redriven > 0
+            ? redriven
+            : 0,
+      firstFailureAt: Number.isFinite(firstFailure) ? firstFailure : undefined,
+    };
+    const topic = headerText(record.headers, DlqHeaders.topic);
+    if (topic === undefined || !rawTopicSet.has(topic)) {
+      const error = SynclineError.permanent(
+        ErrorCodes.INPUT_INVALID,
+        `redriven record names no raw topic of this processor (${DlqHeaders.topic}: ${JSON.stringify(topic ?? null)})`,
+        { topic: record.topic, partition: record.partition, offset: record.offset },
+      );
+      return { kind: 'dead', input, error, reason: 'redrive' };
+    }
+    const partition = Number(headerText(record.headers, DlqHeaders.partition));
+    const offset = headerText(record.headers, DlqHeaders.offset);
+    input.origin = {
+      ...record,
+      topic,
+      partition: Number.isInteger(partition) && partition >= 0 ? partition : record.partition,
+      offset: offset !== undefined && /^\d+$/.test(offset) ? offset : record.offset,
+    };
+    return input;
+  }
+
+  /** The DLQ record of a failed input, with its attempts (earlier reads and waits counted in). */
+  function deadLetterRecord(input: Input, error: SynclineError, reason: string): OutgoingRecord {
+    const position = positionOf(input.read);
     const deferral = deferrals.get(position);
-    const now = Date.now();
-    await producer.send([
-      deadLetterOf(record, dlqTopic, {
-        group: GroupIds.processor,
-        error,
-        reason,
-        attempts: (deferral?.attempts ?? 0) + 1,
-        firstFailureAt: deferral?.firstAt ?? now,
-        lastFailureAt: now,
-      }),
-    ]);
     deferrals.delete(position);
-    count(record.topic, RecordOutcomes.DLQ);
-    metrics?.errors.inc({ topic: contractOf(record.topic), code: error.code });
+    const now = Date.now();
+    count(input, RecordOutcomes.DLQ);
+    metrics?.errors.inc({ topic: contractOf(input.origin.topic), code: error.code });
     logger.warn(
       {
         err: error.toJSON(),
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
+        topic: input.origin.topic,
+        partition: input.origin.partition,
+        offset: input.origin.offset,
+        readFrom: input.read === input.origin ? undefined : input.read.topic,
         reason,
       },
       'record dead-lettered',
     );
+    return deadLetterOf(input.origin, dlqTopic, {
+      group: GroupIds.processor,
+      error,
+      reason,
+      attempts: input.priorAttempts + (deferral?.attempts ?? 0) + 1,
+      firstFailureAt: input.firstFailureAt ?? deferral?.firstAt ?? now,
+      lastFailureAt: now,
+    });
   }
 
   /** Remembers a retry of a record; true while it may still wait, false once its window is spent. */
-  function mayWait(record: IncomingRecord): boolean {
-    const position = `${record.topic}/${record.partition}/${record.offset}`;
+  function mayWait(input: Input): boolean {
+    const position = positionOf(input.read);
     const now = Date.now();
     const deferral = deferrals.get(position) ?? { firstAt: now, attempts: 0 };
     deferral.attempts += 1;
@@ -171,82 +281,102 @@ export function createProcessor(options: ProcessorOptions): Processor {
     return now - deferral.firstAt < unknownWindowMs;
   }
 
-  async function handleRecord(record: IncomingRecord): Promise<RecordResult> {
-    const contract = contractOf(record.topic);
-    const decoded = await options.serde.tryDecode(record.topic, record.value, {
-      partition: record.partition,
-      offset: record.offset,
+  /** Decode and map: no side effects, so a whole chunk at once. Throws only retriable errors. */
+  async function prepare(record: IncomingRecord): Promise<Ready | Dead> {
+    const input = inputOf(record);
+    if ('kind' in input) return input;
+    const { origin } = input;
+    const contract = contractOf(origin.topic);
+    const decoded = await options.serde.tryDecode(origin.topic, origin.value, {
+      partition: origin.partition,
+      offset: origin.offset,
     });
     if (!decoded.ok) {
       if (decoded.error.retriable) throw decoded.error; // registry away: back off, do not dead-letter
-      await deadLetter(record, decoded.error, 'decode');
-      return 'done';
+      return { kind: 'dead', input, error: decoded.error, reason: 'decode' };
     }
     const value = decoded.value as Record<string, unknown>;
     const envelope = value.envelope as Envelope;
     const mapper = options.mapping.mapperFor(contract);
     if (!mapper) {
       const error = SynclineError.permanent(ErrorCodes.MAPPING_FAILED, `no mapper for topic ${contract}`, {
-        topic: record.topic,
+        topic: origin.topic,
       });
-      await deadLetter(record, error, 'mapping');
-      return 'done';
+      return { kind: 'dead', input, error, reason: 'mapping' };
     }
-    let mapped: ReturnType<RawMapper>;
     try {
-      mapped = mapper(value);
+      const mapped = mapper(value);
+      const entity: SourceEntity = {
+        system: envelope.source.system,
+        entity: contract.split('.').at(-1) ?? contract,
+        id: envelope.sourceEntityId,
+      };
+      return { kind: 'ready', input, contract, envelope, mapped, entity };
     } catch (error) {
       const failure = classify(error, {
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
+        topic: origin.topic,
+        partition: origin.partition,
+        offset: origin.offset,
       });
-      await deadLetter(record, failure, 'mapping');
-      return 'done';
-    }
-
-    const claimed = await idempotency.claim(envelope.idempotencyKey);
-    if (claimed.status === 'done') {
-      count(record.topic, RecordOutcomes.DUPLICATE);
-      return 'done';
-    }
-    if (claimed.status === 'held') {
-      count(record.topic, RecordOutcomes.DEFERRED);
-      return 'later';
-    }
-    const claim = claimed.claim;
-    try {
-      const result = await produceOutputs(record, contract, envelope, mapped, claim);
-      if (result === 'later') await idempotency.release(claim);
-      return result;
-    } catch (error) {
-      await idempotency.release(claim).catch(() => undefined);
-      const failure = classify(error, {
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-      });
-      if (failure.retriable) throw failure;
-      await deadLetter(record, failure, 'processing');
-      return 'done';
+      return { kind: 'dead', input, error: failure, reason: 'mapping' };
     }
   }
 
-  async function produceOutputs(
-    record: IncomingRecord,
-    contract: string,
-    envelope: Envelope,
-    mapped: ReturnType<RawMapper>,
-    claim: Claim,
-  ): Promise<RecordResult> {
-    const entity: SourceEntity = {
-      system: envelope.source.system,
-      entity: contract.split('.').at(-1) ?? contract,
-      id: envelope.sourceEntityId,
-    };
-    if (isStale(envelope.sourceVersion, await order.highestApplied(entity))) {
-      return stale(record, envelope, claim);
+  /**
+   * Everything a chunk needs from Redis before match-merge, in one round: the idempotency claims
+   * (one per distinct key), the highest applied source versions, and the golden ids of the drafts'
+   * customers as they are now. A failure releases the claims taken and rethrows.
+   */
+  async function lookUp(ready: readonly Ready[]): Promise<{
+    claims: Map<string, ClaimResult>;
+    versions: Map<string, number | null>;
+    goldenIds: Map<string, string | null>;
+  }> {
+    const keys = [...new Set(ready.map((entry) => entry.envelope.idempotencyKey))];
+    const entities = new Map(ready.map((entry) => [order.keyOf(entry.entity), entry.entity]));
+    const customers = [
+      ...new Set(ready.flatMap((entry) => entry.mapped.drafts.map((draft) => sourceKey(draft.customer)))),
+    ];
+    const [claimed, versions, goldenIds] = await Promise.all([
+      Promise.allSettled(keys.map((key) => idempotency.claim(key))),
+      Promise.allSettled([...entities.values()].map((entity) => order.highestApplied(entity))),
+      Promise.allSettled(customers.map((customer) => options.engine.store.xrefOf(customer))),
+    ]);
+    const claims = new Map<string, ClaimResult>();
+    claimed.forEach((result, index) => {
+      if (result.status === 'fulfilled') claims.set(keys[index]!, result.value);
+    });
+    const failed = [...claimed, ...versions, ...goldenIds].find((result) => result.status === 'rejected');
+    if (failed) {
+      await releaseAll([...claims.values()]);
+      throw failed.reason;
     }
+    const valueOf = <T>(result: PromiseSettledResult<T>): T => (result as PromiseFulfilledResult<T>).value;
+    return {
+      claims,
+      versions: new Map([...entities.keys()].map((key, index) => [key, valueOf(versions[index]!)])),
+      goldenIds: new Map(customers.map((customer, index) => [customer, valueOf(goldenIds[index]!)])),
+    };
+  }
+
+  /** Gives back the claims among `results`, best effort (their leases run out anyway). */
+  async function releaseAll(results: readonly ClaimResult[]): Promise<void> {
+    const claims = results.flatMap((result) => (result.status === 'claimed' ? [result.claim] : []));
+    await Promise.all(claims.map((claim) => idempotency.release(claim).catch(() => undefined)));
+  }
+
+  /**
+   * The outputs of one claimed record: match-merge for its identity, golden ids for its drafts,
+   * encoded. `later` when a draft's customer is not known yet and it may still wait.
+   */
+  async function settle(
+    entry: Ready,
+    claim: Claim,
+    highestApplied: number | null,
+    knownGoldenIds: ReadonlyMap<string, string | null> | undefined,
+  ): Promise<Settled | 'later' | Dead> {
+    const { envelope, mapped, input } = entry;
+    if (isStale(envelope.sourceVersion, highestApplied)) return stale(entry, claim);
     const outputs: OutgoingRecord[] = [];
     const eventIds: string[] = [];
     const derived = (entityName: string, recordId: string, eventType: string, sourceVersion: number) => ({
@@ -279,7 +409,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
         ingestedAt: envelope.ingestedAt,
       });
       metrics?.matches.inc({ outcome: resolved.outcome });
-      if (resolved.change === 'stale') return stale(record, envelope, claim);
+      if (resolved.change === 'stale') return stale(entry, claim);
       for (const event of resolved.events)
         await add(event.topic, event.key, event.value as unknown as Record<string, unknown>);
       const customerEnvelope = derived(
@@ -299,46 +429,178 @@ export function createProcessor(options: ProcessorOptions): Processor {
     }
 
     for (const draft of mapped.drafts) {
-      const goldenId = await options.engine.store.xrefOf(sourceKey(draft.customer));
+      const customer = sourceKey(draft.customer);
+      const goldenId = knownGoldenIds?.get(customer) ?? (await options.engine.store.xrefOf(customer));
       if (!goldenId) {
-        if (mayWait(record)) {
-          count(record.topic, RecordOutcomes.DEFERRED);
-          return 'later';
-        }
+        if (mayWait(input)) return 'later';
         const error = SynclineError.permanent(
           ErrorCodes.MAPPING_FAILED,
-          `unknown customer ${sourceKey(draft.customer)}: no golden id within ${unknownWindowMs} ms`,
-          { topic: record.topic, partition: record.partition, offset: record.offset },
+          `unknown customer ${customer}: no golden id within ${unknownWindowMs} ms`,
+          { topic: input.origin.topic, partition: input.origin.partition, offset: input.origin.offset },
         );
-        await idempotency.release(claim);
-        await deadLetter(record, error, 'unknown customer');
-        return 'done';
+        return { kind: 'dead', input, error, reason: 'unknown customer' };
       }
       const draftEnvelope = derived(draft.entity, draft.recordId, draft.eventType, draft.sourceVersion);
       await add(`canonical.${draft.entity}`, goldenId, draft.build({ goldenId, envelope: draftEnvelope }));
     }
-
-    if (outputs.length > 0) await producer.send(outputs);
-    await order.applied(entity, envelope.sourceVersion);
-    await idempotency.markDone(claim, eventIds);
-    deferrals.delete(`${record.topic}/${record.partition}/${record.offset}`);
-    count(record.topic, RecordOutcomes.OUT, outputs.length);
-    return 'done';
+    return { kind: 'produced', claim, outputs, eventIds, entity: entry.entity };
   }
 
-  async function stale(record: IncomingRecord, envelope: Envelope, claim: Claim): Promise<RecordResult> {
-    count(record.topic, RecordOutcomes.STALE);
+  function stale(entry: Ready, claim: Claim): Settled {
     logger.info(
       {
-        topic: record.topic,
-        sourceEntityId: envelope.sourceEntityId,
-        sourceVersion: envelope.sourceVersion,
-        correlationId: envelope.correlationId,
+        topic: entry.input.origin.topic,
+        sourceEntityId: entry.envelope.sourceEntityId,
+        sourceVersion: entry.envelope.sourceVersion,
+        correlationId: entry.envelope.correlationId,
       },
       'stale source version: recorded, not emitted',
     );
-    await idempotency.markDone(claim, []);
-    return 'done';
+    return { kind: 'stale', claim };
+  }
+
+  /**
+   * Processes the records of one chunk (one partition, offset order) and marks done the leading
+   * ones that finished. Returns `later` when a record must wait (a key held by another instance, a
+   * customer not known yet): it and the rest of the partition are fetched again. Throws a retriable
+   * error after marking what finished before it.
+   */
+  async function processChunk(
+    batch: IncomingBatch,
+    records: readonly IncomingRecord[],
+  ): Promise<'all' | 'later'> {
+    const started = process.hrtime.bigint();
+    const prepared = await Promise.all(records.map(prepare));
+    const ready = prepared.filter((entry): entry is Ready => entry.kind === 'ready');
+    const { claims, versions, goldenIds } = await lookUp(ready);
+
+    const settled: Settled[] = [];
+    const appliedInChunk = new Map<string, number>();
+    const settledKeys = new Set<string>();
+    let identitySeen = false;
+    let stopAt = records.length;
+    let failure: SynclineError | undefined;
+    for (const [index, entry] of prepared.entries()) {
+      if (entry.kind === 'dead') {
+        settled.push({ kind: 'dead-lettered' });
+        continue;
+      }
+      const key = entry.envelope.idempotencyKey;
+      if (settledKeys.has(key)) {
+        settled.push({ kind: 'duplicate' }); // the same input twice in one chunk
+        continue;
+      }
+      const claimed = claims.get(key);
+      if (claimed?.status === 'done') {
+        settledKeys.add(key);
+        settled.push({ kind: 'duplicate' });
+        continue;
+      }
+      if (claimed?.status !== 'claimed') {
+        count(entry.input, RecordOutcomes.DEFERRED); // another instance holds the key: never skip it
+        stopAt = index;
+        break;
+      }
+      const entityKey = order.keyOf(entry.entity);
+      const stored = versions.get(entityKey) ?? null;
+      const inChunk = appliedInChunk.get(entityKey);
+      const highest = inChunk === undefined ? stored : Math.max(stored ?? -1, inChunk);
+      let result: Settled | 'later' | Dead;
+      try {
+        // Look-ups made before this chunk's match-merge ran are only good until an identity of the
+        // chunk may have moved a source to another golden record.
+        result = await settle(entry, claimed.claim, highest, identitySeen ? undefined : goldenIds);
+      } catch (error) {
+        const classified = classify(error, {
+          topic: entry.input.origin.topic,
+          partition: entry.input.origin.partition,
+          offset: entry.input.origin.offset,
+        });
+        if (classified.retriable) {
+          failure = classified;
+          stopAt = index;
+          break;
+        }
+        result = { kind: 'dead', input: entry.input, error: classified, reason: 'processing' };
+      }
+      if (entry.mapped.identity) identitySeen = true;
+      if (result === 'later') {
+        count(entry.input, RecordOutcomes.DEFERRED);
+        stopAt = index;
+        break;
+      }
+      if (result.kind === 'dead') {
+        await idempotency.release(claimed.claim).catch(() => undefined);
+        prepared[index] = result;
+        settled.push({ kind: 'dead-lettered' });
+        settledKeys.add(key);
+        continue;
+      }
+      if (result.kind === 'produced') {
+        appliedInChunk.set(entityKey, Math.max(inChunk ?? -1, entry.envelope.sourceVersion));
+      }
+      settled.push(result);
+      settledKeys.add(key);
+    }
+
+    // Records after the stop give their claims back, so that their next read need not wait.
+    const finished = new Set(
+      settled.flatMap((entry) =>
+        entry.kind === 'produced' || entry.kind === 'stale' ? [entry.claim.key] : [],
+      ),
+    );
+    await releaseAll(
+      [...claims.values()].filter((result) => result.status !== 'claimed' || !finished.has(result.claim.key)),
+    );
+
+    // One produce call for the chunk: outputs and dead letters in offset order.
+    const outgoing: OutgoingRecord[] = [];
+    settled.forEach((entry, index) => {
+      const source = prepared[index]!;
+      if (entry.kind === 'dead-lettered' && source.kind === 'dead')
+        outgoing.push(deadLetterRecord(source.input, source.error, source.reason));
+      if (entry.kind === 'produced') outgoing.push(...entry.outputs);
+    });
+    try {
+      await producer.send(outgoing);
+    } catch (error) {
+      await releaseAll([...claims.values()]);
+      throw error;
+    }
+
+    // Acknowledged: raise the source versions and mark the keys done, together.
+    const raised = new Map<string, { entity: SourceEntity; version: number }>();
+    for (const [index, entry] of settled.entries()) {
+      const source = prepared[index] as Ready;
+      if (entry.kind !== 'produced') continue;
+      const key = order.keyOf(entry.entity);
+      const version = Math.max(raised.get(key)?.version ?? -1, source.envelope.sourceVersion);
+      raised.set(key, { entity: entry.entity, version });
+    }
+    await Promise.all([
+      ...[...raised.values()].map(({ entity, version }) => order.applied(entity, version)),
+      ...settled.map((entry) =>
+        entry.kind === 'produced'
+          ? idempotency.markDone(entry.claim, entry.eventIds)
+          : entry.kind === 'stale'
+            ? idempotency.markDone(entry.claim, [])
+            : undefined,
+      ),
+    ]);
+
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    for (const [index, entry] of settled.entries()) {
+      const input = prepared[index]!.input;
+      if (entry.kind === 'duplicate') count(input, RecordOutcomes.DUPLICATE);
+      if (entry.kind === 'stale') count(input, RecordOutcomes.STALE);
+      if (entry.kind === 'produced') count(input, RecordOutcomes.OUT, entry.outputs.length);
+      if (entry.kind !== 'dead-lettered') deferrals.delete(positionOf(input.read));
+      count(input, RecordOutcomes.IN);
+      metrics?.latency.observe({ topic: contractOf(input.origin.topic) }, seconds);
+      batch.markDone(input.read);
+    }
+    if (failure) throw failure;
+    return stopAt < records.length ? 'later' : 'all';
   }
 
   /** Fail closed: hold the partition (nothing marked, nothing committed) until Redis answers again. */
@@ -360,32 +622,25 @@ export function createProcessor(options: ProcessorOptions): Processor {
   }
 
   async function handleBatch(batch: IncomingBatch): Promise<void> {
-    for (const record of batch.records) {
+    for (let from = 0; from < batch.records.length; from += chunkRecords) {
       if (!batch.isRunning() || batch.isStale()) return;
-      const started = process.hrtime.bigint();
-      let result: RecordResult;
+      let result: 'all' | 'later';
       try {
-        result = await handleRecord(record);
+        result = await processChunk(batch, batch.records.slice(from, from + chunkRecords));
       } catch (error) {
-        const failure = classify(error, { topic: record.topic, partition: record.partition });
-        metrics?.errors.inc({ topic: contractOf(record.topic), code: failure.code });
+        const failure = classify(error, { topic: batch.topic, partition: batch.partition });
+        metrics?.errors.inc({ topic: contractOf(batch.topic), code: failure.code });
         if (failure.code === ErrorCodes.REDIS_UNAVAILABLE) {
           await waitForRedis(batch, failure);
-          return; // the record, unmarked, is fetched again
+          return; // the unmarked records are fetched again
         }
         throw failure; // retriable: the bus backs off and fetches the unmarked records again
       }
       if (result === 'later') {
-        // Leave it and the rest of the partition for the next fetch, after a short pause.
+        // Leave the waiting record and the rest of the partition for the next fetch, after a pause.
         await sleep(250);
         return;
       }
-      count(record.topic, RecordOutcomes.IN);
-      metrics?.latency.observe(
-        { topic: contractOf(record.topic) },
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
-      batch.markDone(record);
       await batch.heartbeat();
     }
   }
@@ -394,7 +649,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
     async start() {
       await producer.connect();
       await consumer.run(handleBatch);
-      logger.info({ topics: rawTopics.length }, 'processor running');
+      logger.info({ topics: rawTopics.length + 1 }, 'processor running');
     },
     isReady: () => !redisDown && !closing,
     async close() {
