@@ -16,7 +16,8 @@
  * Errors are Salesforce's array `[{"message", "errorCode", "fields"}]`: 401 INVALID_SESSION_ID,
  * 404 NOT_FOUND / ENTITY_IS_DELETED, 400 for field errors (see sobjects.ts) and for
  * UNABLE_TO_LOCK_ROW (retriable, though a 400), 403 REQUEST_LIMIT_EXCEEDED when the org's API
- * request limit is spent (no Retry-After, as Salesforce sends none), 5xx for injected failures.
+ * request limit is spent (no Retry-After, as Salesforce sends none), 5xx for injected failures, and
+ * 412 PRECONDITION_FAILED for a PATCH by id whose If-Unmodified-Since the record no longer meets.
  *
  * Admin (same bearer token): `/_faults`, and under `/_sim/`: `GET requests`, `GET writes`,
  * `DELETE recording`, `POST records/{type}` (seed a record, Id may be given), `POST expire-sessions`,
@@ -272,6 +273,8 @@ class SalesforceApi implements DoubleBehaviour {
       if (method === 'PATCH') {
         const body = parseJson(request.body);
         if (body === undefined) return badJson();
+        const precondition = this.unmodifiedSince(request, id);
+        if (precondition) return precondition;
         return this.update(sobject, id, body, pending);
       }
       if (method === 'DELETE') return this.remove(sobject, id, pending);
@@ -467,6 +470,37 @@ class SalesforceApi implements DoubleBehaviour {
     });
     pending.push({ kind: 'update', objectType: sobject.name, id, changed });
     return { status: 204 };
+  }
+
+  /**
+   * `If-Unmodified-Since` on a PATCH of an sObject row (Salesforce's weak conditional request): 412
+   * when the record was modified after the given time, compared to the second as HTTP dates are;
+   * 400 when the header is not an HTTP date. Undefined when the write may go ahead.
+   */
+  private unmodifiedSince(request: InboundRequest, id: string): Reply | undefined {
+    const header = headerValue(request.headers, 'if-unmodified-since');
+    if (header === undefined) return undefined;
+    const since = Date.parse(header);
+    if (Number.isNaN(since)) {
+      return {
+        status: 400,
+        body: [error('INVALID_HEADER_TYPE', `If-Unmodified-Since: not an HTTP date: ${header}`)],
+      };
+    }
+    const stored = this.records.get(id);
+    const modified = stored ? Date.parse(String(stored.fields.LastModifiedDate).replace('+0000', 'Z')) : NaN;
+    if (stored && !stored.deleted && Math.floor(modified / 1000) > Math.floor(since / 1000)) {
+      return {
+        status: 412,
+        body: [
+          error(
+            'PRECONDITION_FAILED',
+            `The record was modified after ${header} (If-Unmodified-Since); read it again`,
+          ),
+        ],
+      };
+    }
+    return undefined;
   }
 
   private remove(sobject: SObjectDefinition, id: string, pending: PendingWrite[]): Reply {

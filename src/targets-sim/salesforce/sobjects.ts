@@ -90,6 +90,17 @@ const syncFields: FieldDefinition[] = [
   },
   { name: 'ERP_Sync_Message__c', label: 'ERP Sync Message', type: 'string', length: 255, writable: true },
   { name: 'ERP_Last_Synced__c', label: 'ERP Last Synced', type: 'datetime', writable: true },
+  /**
+   * A Long Text Area the integration owns: the last source version it applied per Syncline entity
+   * (JSON), so that a write-back never takes an older version over a newer one.
+   */
+  {
+    name: 'Syncline_Versions__c',
+    label: 'Syncline Versions',
+    type: 'textarea',
+    length: 32768,
+    writable: true,
+  },
 ];
 
 export const SOBJECTS: Readonly<Record<string, SObjectDefinition>> = {
@@ -160,6 +171,38 @@ export const SOBJECTS: Readonly<Record<string, SObjectDefinition>> = {
       { name: 'Description', label: 'Description', type: 'textarea', length: 32000, writable: true },
       ...syncFields,
       { name: 'ERP_Order_Number__c', label: 'ERP Order Number', type: 'string', length: 20, writable: true },
+      {
+        name: 'ERP_Contract_Status__c',
+        label: 'ERP Contract Status',
+        type: 'picklist',
+        writable: true,
+        picklist: ['DRAFT', 'ACTIVE', 'AMENDED', 'SUSPENDED', 'CANCELLED', 'EXPIRED'],
+        restricted: true,
+      },
+      {
+        name: 'ERP_Invoice_Status__c',
+        label: 'ERP Invoice Status',
+        type: 'picklist',
+        writable: true,
+        picklist: ['DRAFT', 'ISSUED', 'PAID', 'PAYMENT_FAILED', 'VOID', 'UNCOLLECTIBLE'],
+        restricted: true,
+      },
+      {
+        name: 'ERP_Invoice_Number__c',
+        label: 'ERP Invoice Number',
+        type: 'string',
+        length: 40,
+        writable: true,
+      },
+      {
+        name: 'ERP_Renewal_Status__c',
+        label: 'ERP Renewal Status',
+        type: 'picklist',
+        writable: true,
+        picklist: ['UPCOMING', 'DUE', 'RENEWED', 'LAPSED', 'CANCELLED'],
+        restricted: true,
+      },
+      { name: 'ERP_Renewal_Date__c', label: 'ERP Renewal Date', type: 'date', writable: true },
     ],
   },
 };

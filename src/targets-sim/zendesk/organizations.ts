@@ -31,6 +31,8 @@ export const ORGANIZATION_FIELDS: readonly OrganizationFieldDefinition[] = [
   { key: 'entitlement_ends_at', title: 'Entitlement ends', type: 'date' },
   { key: 'golden_customer_id', title: 'Golden customer id', type: 'text' },
   { key: 'erp_customer_number', title: 'ERP customer number', type: 'text' },
+  /** Owned by the integration: the last source version it applied per Syncline entity (JSON). */
+  { key: 'syncline_versions', title: 'Syncline versions', type: 'text' },
 ];
 
 export interface Organization {

@@ -1,0 +1,204 @@
+/**
+ * The CRM write-back sink (group `crm-writeback-sink`): the CRM learns, on the Account, its golden
+ * id and ERP customer number, and on the Opportunity, its contract, invoice and renewal status (see
+ * writeback-plan.ts for what goes where), through the Salesforce REST API.
+ *
+ * Each record is read-check-write on the target record:
+ * 1. read the record's `Syncline_Versions__c` (the last applied version per entity) and its
+ *    LastModifiedDate;
+ * 2. the same version already applied → `duplicate`, a higher one → `stale`: nothing is written;
+ * 3. PATCH the absolute values and the raised version in one request, conditional on
+ *    `If-Unmodified-Since` the read: if another writer got in between, Salesforce answers 412 and the
+ *    record is retried, i.e. read and decided again.
+ * So a redelivery, a replay, or a write whose answer was lost has no second effect, even with the
+ * runner's Redis keys gone; and an older version never overwrites a newer one.
+ *
+ * Upsert by external id is not used to write: the Accounts and Opportunities are the CRM's own
+ * records (the sources of Syncline's data), and an upsert that misses creates a new record, which here
+ * would be a duplicate Account or an Opportunity without its required fields. External ids serve to
+ * *find* records (an Opportunity by its contract id); writes go to the record found, by id.
+ *
+ * Records of one partition are applied one by one, in order, stopping at the first failure (the
+ * runner hands the rest over again).
+ */
+import { classify, type ErrorContext } from '../../runtime/errors.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import { GroupIds, GROUPS } from '../../topology/topics.ts';
+import type { Sink, SinkOutcome, SinkRecord } from '../sink.ts';
+import { AppliedVersions } from './applied-versions.ts';
+import type { SalesforceClient } from './salesforce-client.ts';
+import { planCrmWrite, type CrmPlan, type SObjectFields } from './writeback-plan.ts';
+
+export const CRM_TARGET = 'crm';
+
+/** The fields read before a write: the guard, and the stamp the conditional write is made against. */
+const GUARD_FIELDS = 'Syncline_Versions__c,LastModifiedDate';
+
+interface TargetRecord {
+  id: string;
+  versions: AppliedVersions;
+  lastModified: string | undefined;
+}
+
+type WriteResult = 'applied' | 'duplicate' | 'stale';
+
+export class CrmWritebackSink implements Sink {
+  readonly target = CRM_TARGET;
+  readonly groupId = GroupIds.crmWritebackSink;
+  readonly topics: readonly string[] = readsOf(GroupIds.crmWritebackSink);
+  private readonly client: SalesforceClient;
+  private readonly logger: Logger;
+
+  constructor(client: SalesforceClient, logger: Logger) {
+    this.client = client;
+    this.logger = logger.child({ target: CRM_TARGET });
+  }
+
+  async apply(records: readonly SinkRecord[]): Promise<SinkOutcome[]> {
+    const outcomes: SinkOutcome[] = [];
+    for (const record of records) {
+      const outcome = await this.applyOne(record);
+      outcomes.push(outcome);
+      if (outcome.status === 'failed') break;
+    }
+    return outcomes;
+  }
+
+  probe(): Promise<void> {
+    return this.client.probe();
+  }
+
+  close(): Promise<void> {
+    // fetch keeps no connection we own; nothing to release.
+    return Promise.resolve();
+  }
+
+  private async applyOne(record: SinkRecord): Promise<SinkOutcome> {
+    const context: ErrorContext = {
+      topic: record.topic,
+      partition: record.position.partition,
+      offset: record.position.offset,
+      group: this.groupId,
+      target: CRM_TARGET,
+    };
+    try {
+      const plan = planCrmWrite(record);
+      const outcome = await this.carryOut(plan, context);
+      this.logger.debug(
+        {
+          topic: record.topic,
+          correlationId: record.correlationId,
+          eventId: record.eventId,
+          outcome: outcome.status,
+          ...(plan.kind === 'ignore' ? { reason: plan.reason } : { change: plan.summary }),
+        },
+        'crm write-back',
+      );
+      return outcome;
+    } catch (error) {
+      return { status: 'failed', error: classify(error, context) };
+    }
+  }
+
+  private async carryOut(plan: CrmPlan, context: ErrorContext): Promise<SinkOutcome> {
+    if (plan.kind === 'ignore') return { status: 'ignored', reason: plan.reason };
+    if (plan.kind === 'accounts') {
+      const results: WriteResult[] = [];
+      for (const [index, accountId] of plan.accountIds.entries()) {
+        const account = await this.read('Account', `/${encodeURIComponent(accountId)}`, context);
+        if (!account) throw new Error('unreachable: a read by id answers or throws');
+        // Only one Account can hold the golden id: External ID fields are unique.
+        const fields = index === 0 ? { ...plan.fields, ExternalId__c: plan.goldenId } : plan.fields;
+        results.push(await this.write('Account', account, plan, fields, context));
+      }
+      return outcomeOf(results);
+    }
+    const opportunity = plan.opportunityId
+      ? await this.read('Opportunity', `/${encodeURIComponent(plan.opportunityId)}`, context)
+      : await this.read(
+          'Opportunity',
+          `/ExternalId__c/${encodeURIComponent(plan.contractId)}`,
+          context,
+          true,
+        );
+    if (!opportunity) {
+      return { status: 'ignored', reason: 'no CRM opportunity is linked to the contract' };
+    }
+    return outcomeOf([await this.write('Opportunity', opportunity, plan, plan.fields, context)]);
+  }
+
+  private async read(
+    type: 'Account' | 'Opportunity',
+    locator: string,
+    context: ErrorContext,
+    mayBeMissing = false,
+  ): Promise<TargetRecord | undefined> {
+    const answer = await this.client.request(
+      {
+        method: 'GET',
+        path: `/sobjects/${type}${locator}?fields=${GUARD_FIELDS}`,
+        notFoundIsAnswer: mayBeMissing,
+      },
+      context,
+    );
+    if (answer.status === 404) return undefined;
+    const body = answer.body as Record<string, unknown>;
+    const versions = AppliedVersions.parse(body.Syncline_Versions__c);
+    if (versions.unreadable) {
+      this.logger.warn(
+        { sobject: type },
+        'Syncline_Versions__c is not readable (edited by hand?): treated as empty',
+      );
+    }
+    return {
+      id: String(body.Id),
+      versions,
+      lastModified: typeof body.LastModifiedDate === 'string' ? body.LastModifiedDate : undefined,
+    };
+  }
+
+  private async write(
+    type: 'Account' | 'Opportunity',
+    record: TargetRecord,
+    plan: Exclude<CrmPlan, { kind: 'ignore' }>,
+    fields: SObjectFields,
+    context: ErrorContext,
+  ): Promise<WriteResult> {
+    const verdict = record.versions.verdict(plan.versionKey, plan.version);
+    if (verdict !== 'new') return verdict;
+    const since = httpDateOf(record.lastModified);
+    await this.client.request(
+      {
+        method: 'PATCH',
+        path: `/sobjects/${type}/${encodeURIComponent(record.id)}`,
+        json: {
+          ...fields,
+          Syncline_Versions__c: record.versions.with(plan.versionKey, plan.version).toText(),
+        },
+        ...(since === undefined ? {} : { headers: { 'if-unmodified-since': since } }),
+      },
+      context,
+    );
+    return 'applied';
+  }
+}
+
+/** One outcome for a record that touched several target records: any write makes it applied. */
+function outcomeOf(results: readonly WriteResult[]): SinkOutcome {
+  if (results.includes('applied')) return { status: 'applied' };
+  if (results.includes('stale')) return { status: 'stale' };
+  return { status: 'duplicate' };
+}
+
+/** Salesforce's `2024-01-31T12:00:00.000+0000` as an HTTP date, or undefined when unreadable. */
+export function httpDateOf(salesforceDateTime: string | undefined): string | undefined {
+  if (salesforceDateTime === undefined) return undefined;
+  const at = Date.parse(salesforceDateTime.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  return Number.isNaN(at) ? undefined : new Date(at).toUTCString();
+}
+
+export function readsOf(groupId: string): readonly string[] {
+  const group = GROUPS.find((candidate) => candidate.id === groupId);
+  if (!group) throw new Error(`no consumer group ${groupId} in the topology`);
+  return group.reads;
+}
