@@ -62,7 +62,13 @@ import {
   decide,
   taxIdsConflict,
 } from './scoring.ts';
-import { type RedisMatchStore, emptyMutation, type GoldenRead, type Mutation } from './store.ts';
+import {
+  type RedisMatchStore,
+  emptyMutation,
+  REBUILT_EPOCH_PREFIX,
+  type GoldenRead,
+  type Mutation,
+} from './store.ts';
 import { DEFAULT_TRUST, sourceRefOf, survive, type TrustRanking } from './survivorship.ts';
 import type {
   EventContext,
@@ -210,6 +216,8 @@ export class MatchEngine {
   readonly config: MatchConfig;
   private readonly trust: TrustRanking;
   private readonly metrics: MatchMetrics;
+  /** The epoch of the state this engine works on (see {@link RedisMatchStore.ensureEpoch}). */
+  private epoch: Promise<string> | null = null;
 
   constructor(options: MatchEngineOptions) {
     this.store = options.store;
@@ -247,7 +255,9 @@ export class MatchEngine {
       throw stewardError(`golden record ${goldenId} does not exist or is not active`);
     }
     const lockNames = [...new Set(current.profiles.flatMap((profile) => lookupKeys(profile)))];
-    return this.withLocks('unmerge', lockNames, () => this.planUnmerge(goldenId, ref, context));
+    return this.withLocks('unmerge', lockNames, async () =>
+      withOutbox(await this.planUnmerge(goldenId, ref, context), context),
+    );
   }
 
   /** Applies a steward's decision on the open review of a source record. */
@@ -265,7 +275,9 @@ export class MatchEngine {
       ),
     ];
     lockNames.push(`r:${ref}`);
-    return this.withLocks('review', lockNames, () => this.planReviewDecision(decision, ref, context));
+    return this.withLocks('review', lockNames, async () =>
+      withOutbox(await this.planReviewDecision(decision, ref, context), context),
+    );
   }
 
   /** Open review tasks, oldest first. */
@@ -371,6 +383,10 @@ export class MatchEngine {
     report.keptApartPairs = mutation.keptApart.length;
     if (options.replace) await this.store.deleteAll();
     await this.store.bulkWrite(mutation);
+    // A new epoch, last: engines refuse to write until the whole state is back, then adopt it.
+    const epoch = `${REBUILT_EPOCH_PREFIX}${randomUUID()}`;
+    await this.store.setEpoch(epoch);
+    this.epoch = Promise.resolve(epoch);
     return report;
   }
 
@@ -998,6 +1014,7 @@ export class MatchEngine {
   ): Promise<R> {
     const names = [...new Set(lockNames)].sort();
     const token = randomUUID();
+    let epoch = await this.currentEpoch();
     await this.acquire(names, token);
     let held = true;
     try {
@@ -1006,10 +1023,13 @@ export class MatchEngine {
         try {
           const planned = await plan();
           if (!planned.mutation) return planned.result;
-          conflict = await this.store.commit(planned.mutation, names, token);
+          conflict = await this.store.commit(planned.mutation, names, token, epoch);
           if (conflict === null) {
             held = false;
             return planned.result;
+          }
+          if (conflict === 'STATE_LOST' || conflict === 'STATE_REPLACED') {
+            epoch = await this.adoptRebuiltEpoch(epoch, conflict);
           }
         } catch (error) {
           if (!(error instanceof StaleRead)) throw error;
@@ -1033,6 +1053,40 @@ export class MatchEngine {
     } finally {
       if (held) await this.store.releaseLocks(names, token).catch(() => undefined);
     }
+  }
+
+  /** The epoch this engine expects, read (or founded, on a first start) once. */
+  private currentEpoch(): Promise<string> {
+    if (!this.epoch) {
+      const pending = this.store.ensureEpoch(randomUUID());
+      pending.catch(() => {
+        if (this.epoch === pending) this.epoch = null; // Redis away: read it again next time
+      });
+      this.epoch = pending;
+    }
+    return this.epoch;
+  }
+
+  /**
+   * A commit found another epoch than this engine's. A rebuilt state is adopted (the engine plans
+   * again on it); a missing or foreign one means Redis lost the state under a running engine:
+   * refuse, retriably, so that the processor holds its records (fail closed) until an operator
+   * runs `syncline mdm rebuild`, instead of founding new golden records for known companies.
+   */
+  private async adoptRebuiltEpoch(
+    expected: string,
+    conflict: 'STATE_LOST' | 'STATE_REPLACED',
+  ): Promise<string> {
+    const current = await this.store.epoch();
+    if (current !== null && current !== expected && current.startsWith(REBUILT_EPOCH_PREFIX)) {
+      this.epoch = Promise.resolve(current);
+      return current;
+    }
+    throw SynclineError.retriable(
+      ErrorCodes.REDIS_UNAVAILABLE,
+      `match-merge state under ${this.store.prefix} was ${conflict === 'STATE_LOST' ? 'lost' : 'replaced'} (Redis lost its data?): stop the processors and run syncline mdm rebuild`,
+      { part: 'match-merge' },
+    );
   }
 
   /** Waits for all the locks, with jittered exponential backoff, up to `lockWaitMs`. */
@@ -1095,6 +1149,22 @@ function mergedAway(state: GoldenState, into: string, now: number): GoldenState 
     members: [],
     links: {},
   };
+}
+
+/**
+ * A steward's result written to the outbox with the state it produced, when the caller asked for
+ * it: the caller publishes it and acknowledges it; a caller that dies in between finds it pending
+ * and publishes it again (same event ids). Without it, a crash after the commit and before the
+ * produce would leave a decision in Redis that the topics, and a later rebuild, never see.
+ */
+function withOutbox(plan: Plan<StewardResult>, context: StewardContext): Plan<StewardResult> {
+  if (!plan.mutation || !context.outboxId) return plan;
+  plan.mutation.outbox.push({
+    id: context.outboxId,
+    payload: JSON.stringify(plan.result),
+    at: context.now ?? Date.now(),
+  });
+  return plan;
 }
 
 function sameIds(a: readonly string[], b: readonly string[]): boolean {

@@ -10,7 +10,11 @@
  * - `<p>k:<goldenId>`  set of golden ids a steward kept apart from it;
  * - `<p>r:<system>:<id>` the latest review task of a source record (MatchCandidate JSON), and
  *   `<p>ro` a sorted set of the open ones by creation time;
- * - `<p>l:<name>`      a lock (see {@link RedisMatchStore.acquireLocks}).
+ * - `<p>l:<name>`      a lock (see {@link RedisMatchStore.acquireLocks});
+ * - `<p>epoch`         the identity of this state (see {@link RedisMatchStore.ensureEpoch}): a
+ *   commit checks it, so an engine never writes into a state that Redis lost under it;
+ * - `<p>o:<id>`        a steward action's result waiting to be published (its outbox entry), and
+ *   `<p>oq` a sorted set of them by time (see {@link RedisMatchStore.pendingOutbox}).
  *
  * Every change of the engine is one {@link Mutation}, applied by one Lua script that first checks
  * that the locks are still held and that the golden versions and xref entries it read are still
@@ -59,6 +63,8 @@ export interface Mutation {
   /** Kept-apart pairs, stored both ways. */
   keptApart: { a: string; b: string }[];
   putReviews: { review: mdm.MatchCandidate; sourceKey: string }[];
+  /** Outbox entries written with the state: what a caller must publish once it is committed. */
+  outbox: { id: string; payload: string; at: number }[];
 }
 
 export function emptyMutation(): Mutation {
@@ -71,11 +77,20 @@ export function emptyMutation(): Mutation {
     blockRemoves: [],
     keptApart: [],
     putReviews: [],
+    outbox: [],
   };
 }
 
-/** Why a commit was refused; the caller re-reads and tries again. */
-export type CommitConflict = 'LOCK_LOST' | 'GOLDEN_CHANGED' | 'XREF_CHANGED';
+/**
+ * Why a commit was refused. The caller re-reads and tries again, except for the epoch: STATE_LOST
+ * (the epoch key is gone: Redis lost the state) and STATE_REPLACED (another state is there now,
+ * e.g. one a rebuild wrote).
+ */
+export type CommitConflict =
+  'LOCK_LOST' | 'GOLDEN_CHANGED' | 'XREF_CHANGED' | 'STATE_LOST' | 'STATE_REPLACED';
+
+/** The epoch a rebuild writes: engines that see it adopt it (see {@link RedisMatchStore.ensureEpoch}). */
+export const REBUILT_EPOCH_PREFIX = 'rebuilt:';
 
 // ---------------------------------------------------------------------------------------------
 // Lua scripts
@@ -151,6 +166,11 @@ return {xrefs, blocks}`);
 const COMMIT = new LuaScript(`
 local token = ARGV[1]
 local plan = cjson.decode(ARGV[2])
+if plan.epoch then
+  local current = redis.call('GET', KEYS[plan.epoch[1]])
+  if not current then return 'STATE_LOST' end
+  if current ~= plan.epoch[2] then return 'STATE_REPLACED' end
+end
 for _, i in ipairs(plan.locks) do
   if redis.call('GET', KEYS[i]) ~= token then return 'LOCK_LOST' end
 end
@@ -182,10 +202,21 @@ for _, r in ipairs(plan.rv) do
     redis.call('ZREM', KEYS[r[3]], r[6])
   end
 end
+for _, o in ipairs(plan.ob) do
+  redis.call('SET', KEYS[o[1]], o[2])
+  redis.call('ZADD', KEYS[o[3]], o[4], o[5])
+end
 for _, i in ipairs(plan.locks) do
   redis.call('DEL', KEYS[i])
 end
 return 'OK'`);
+
+/** The epoch, created with ARGV[1] when there is none. */
+const ENSURE_EPOCH = new LuaScript(`
+local current = redis.call('GET', KEYS[1])
+if current then return current end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]`);
 
 // ---------------------------------------------------------------------------------------------
 
@@ -225,6 +256,62 @@ export class RedisMatchStore {
   }
   lockKey(name: string): string {
     return `${this.prefix}l:${name}`;
+  }
+  get epochKey(): string {
+    return `${this.prefix}epoch`;
+  }
+  outboxKey(id: string): string {
+    return `${this.prefix}o:${id}`;
+  }
+  get outboxQueueKey(): string {
+    return `${this.prefix}oq`;
+  }
+
+  // -- epoch --------------------------------------------------------------------------------
+
+  /**
+   * The identity of the state under the prefix, created with `fresh` when there is none (a first
+   * start). An engine reads it once and has every commit check it: when Redis loses its data
+   * while processors run (a restart without persistence, a flush), the epoch is gone and every
+   * commit is refused (STATE_LOST) instead of founding new golden records for known companies,
+   * until `mdm rebuild` restores the state and writes a new epoch (prefixed `rebuilt:`), which
+   * running engines adopt. An engine starting after the loss and before a rebuild cannot tell an
+   * empty state from a lost one: run the rebuild before starting processors again.
+   */
+  async ensureEpoch(fresh: string): Promise<string> {
+    return String(await this.guard('epoch', () => ENSURE_EPOCH.run(this.redis, [this.epochKey], [fresh])));
+  }
+
+  async epoch(): Promise<string | null> {
+    return this.guard('epoch', () => this.redis.get(this.epochKey));
+  }
+
+  async setEpoch(value: string): Promise<void> {
+    await this.guard('epoch', () => this.redis.set(this.epochKey, value));
+  }
+
+  // -- outbox -------------------------------------------------------------------------------
+
+  /** Outbox entries committed and not yet acknowledged, oldest first. */
+  async pendingOutbox(limit = 1000): Promise<{ id: string; payload: string }[]> {
+    const ids = await this.guard('read', () =>
+      this.redis.zrange(this.outboxQueueKey, '0', String(Math.max(0, limit - 1))),
+    );
+    if (ids.length === 0) return [];
+    const payloads = await this.guard('read', () => this.redis.mget(...ids.map((id) => this.outboxKey(id))));
+    const out: { id: string; payload: string }[] = [];
+    ids.forEach((id, index) => {
+      const payload = payloads[index];
+      if (typeof payload === 'string') out.push({ id, payload });
+    });
+    return out;
+  }
+
+  /** Removes an outbox entry once what it holds is published. */
+  async ackOutbox(id: string): Promise<void> {
+    await this.guard('write', () =>
+      this.redis.multi().del(this.outboxKey(id)).zrem(this.outboxQueueKey, id).exec(),
+    );
   }
 
   // -- locks --------------------------------------------------------------------------------
@@ -385,13 +472,15 @@ export class RedisMatchStore {
   // -- writes -------------------------------------------------------------------------------
 
   /**
-   * Applies a mutation atomically if its preconditions hold and the locks are still held by
-   * `token`; releases the locks in the same step. Returns null on success, else the conflict.
+   * Applies a mutation atomically if its preconditions hold, the locks are still held by `token`
+   * and (when given) the state's epoch is still `epoch`; releases the locks in the same step.
+   * Returns null on success, else the conflict.
    */
   async commit(
     mutation: Mutation,
     lockNames: readonly string[],
     token: string,
+    epoch?: string,
   ): Promise<CommitConflict | null> {
     const keys: string[] = [];
     const indexOf = new Map<string, number>();
@@ -405,6 +494,7 @@ export class RedisMatchStore {
       return index;
     };
     const plan = {
+      ...(epoch === undefined ? {} : { epoch: [k(this.epochKey), epoch] }),
       locks: lockNames.map((name) => k(this.lockKey(name))),
       eg: mutation.expectGoldens.map((e) => [k(this.goldenKey(e.goldenId)), e.version]),
       ex: mutation.expectXrefs.map((e) => [k(this.xrefKey), e.ref, e.goldenId ?? '']),
@@ -430,6 +520,13 @@ export class RedisMatchStore {
         r.review.status === 'OPEN' ? 1 : 0,
         r.review.createdAt,
         r.sourceKey,
+      ]),
+      ob: mutation.outbox.map((o) => [
+        k(this.outboxKey(o.id)),
+        o.payload,
+        k(this.outboxQueueKey),
+        o.at,
+        o.id,
       ]),
     };
     const result = await this.guard('commit', () =>

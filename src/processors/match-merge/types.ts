@@ -355,6 +355,11 @@ export interface StewardContext {
   steward: string;
   now?: number;
   correlationId?: string;
+  /**
+   * When set, the result is committed with the state as outbox entry `outboxId` (see
+   * RedisMatchStore.pendingOutbox): the caller publishes it, then acknowledges it.
+   */
+  outboxId?: string;
 }
 
 /**
