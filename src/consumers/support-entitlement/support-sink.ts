@@ -1,0 +1,239 @@
+/**
+ * The support entitlement sink (group `support-entitlement-sink`): the golden customer's Zendesk
+ * organization exists with external_id = golden id, and its entitlement fields follow the customer's
+ * entitlements (see entitlement-plan.ts).
+ *
+ * Finding the organization: the one whose external_id is the golden id; else the organization the
+ * golden record links as a Zendesk source (support made it; it now takes the golden id); else it is
+ * created with `create_or_update` keyed by external_id, so a repeated create (a lost answer, a
+ * redelivery) updates the same organization instead of making a second one.
+ *
+ * Each write is read-check-write: the organization's `syncline_versions` field holds the last version
+ * applied per entity; the same version → `duplicate`, an older one → `stale`, nothing written. The
+ * new version goes in the same request as the values. Zendesk has no conditional update for
+ * organizations; within a consumer group one golden customer's records are applied by one member at
+ * a time, in order, which is what keeps two writers apart here.
+ *
+ * An entitlement whose organization does not exist yet (its customer record, on another topic, is
+ * not applied yet) is a retriable failure: it succeeds once the customer record has been applied.
+ */
+import { classify, ErrorCodes, type ErrorContext } from '../../runtime/errors.ts';
+import type { Logger } from '../../runtime/logger.ts';
+import { GroupIds } from '../../topology/topics.ts';
+import { AppliedVersions } from '../crm-writeback/applied-versions.ts';
+import { readsOf } from '../crm-writeback/crm-sink.ts';
+import { retriable } from '../crm-writeback/http-target.ts';
+import type { Sink, SinkOutcome, SinkRecord } from '../sink.ts';
+import { planSupportWrite, type SupportPlan } from './entitlement-plan.ts';
+import type { ZendeskClient } from './zendesk-client.ts';
+
+export const SUPPORT_TARGET = 'support';
+/** Tag on organizations Syncline created: their name and domain follow the golden record. */
+export const MANAGED_TAG = 'syncline_managed';
+/** The organization fields the sink writes; the probe checks the account has them all. */
+export const REQUIRED_FIELDS = [
+  'golden_customer_id',
+  'erp_customer_number',
+  'support_level',
+  'entitlement_status',
+  'entitlement_product',
+  'entitlement_seats',
+  'entitlement_ends_at',
+  'syncline_versions',
+] as const;
+/** How soon to try an entitlement again whose organization is not there yet. */
+const ORGANIZATION_WAIT_MS = 5_000;
+
+interface Organization {
+  id: number;
+  external_id: string | null;
+  tags: string[];
+  organization_fields: Record<string, unknown>;
+}
+
+type Verdict = 'applied' | 'duplicate' | 'stale';
+
+export class SupportEntitlementSink implements Sink {
+  readonly target = SUPPORT_TARGET;
+  readonly groupId = GroupIds.supportEntitlementSink;
+  readonly topics: readonly string[] = readsOf(GroupIds.supportEntitlementSink);
+  private readonly client: ZendeskClient;
+  private readonly logger: Logger;
+
+  constructor(client: ZendeskClient, logger: Logger) {
+    this.client = client;
+    this.logger = logger.child({ target: SUPPORT_TARGET });
+  }
+
+  async apply(records: readonly SinkRecord[]): Promise<SinkOutcome[]> {
+    const outcomes: SinkOutcome[] = [];
+    for (const record of records) {
+      const outcome = await this.applyOne(record);
+      outcomes.push(outcome);
+      if (outcome.status === 'failed') break;
+    }
+    return outcomes;
+  }
+
+  /** The account answers, and has every organization field the sink writes. */
+  async probe(): Promise<void> {
+    const answer = await this.client.request(
+      { method: 'GET', path: '/organization_fields.json' },
+      { part: 'probe' },
+    );
+    const defined = new Set(
+      (
+        (answer.body as { organization_fields?: { key?: unknown }[] } | undefined)?.organization_fields ?? []
+      ).map((field) => field.key),
+    );
+    const missing = REQUIRED_FIELDS.filter((key) => !defined.has(key));
+    if (missing.length > 0) {
+      throw retriable(
+        ErrorCodes.TARGET_UNAVAILABLE,
+        `the Zendesk account lacks the organization fields ${missing.join(', ')}: create them (Admin Center > People > Organization fields)`,
+        { target: SUPPORT_TARGET, part: 'probe' },
+      );
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private async applyOne(record: SinkRecord): Promise<SinkOutcome> {
+    const context: ErrorContext = {
+      topic: record.topic,
+      partition: record.position.partition,
+      offset: record.position.offset,
+      group: this.groupId,
+      target: SUPPORT_TARGET,
+    };
+    try {
+      const plan = planSupportWrite(record);
+      const outcome = await this.carryOut(plan, context);
+      this.logger.debug(
+        {
+          topic: record.topic,
+          correlationId: record.correlationId,
+          eventId: record.eventId,
+          outcome: outcome.status,
+          ...(plan.kind === 'ignore' ? { reason: plan.reason } : { change: plan.summary }),
+        },
+        'support write-back',
+      );
+      return outcome;
+    } catch (error) {
+      return { status: 'failed', error: classify(error, context) };
+    }
+  }
+
+  private async carryOut(plan: SupportPlan, context: ErrorContext): Promise<SinkOutcome> {
+    if (plan.kind === 'ignore') return { status: 'ignored', reason: plan.reason };
+    if (plan.kind === 'entitlement') {
+      const organization = await this.byExternalId(plan.goldenId, context);
+      if (!organization) {
+        return {
+          status: 'failed',
+          error: retriable(
+            ErrorCodes.TARGET_REJECTED,
+            'no support organization for the golden customer yet: its canonical.customer record is not applied',
+            context,
+            ORGANIZATION_WAIT_MS,
+          ),
+        };
+      }
+      return { status: await this.update(organization, plan, {}, context) };
+    }
+
+    const found =
+      (await this.byExternalId(plan.goldenId, context)) ??
+      (await this.linked(plan.linkedOrganizationIds, context));
+    if (!found) {
+      await this.client.request(
+        {
+          method: 'POST',
+          path: '/organizations/create_or_update.json',
+          json: {
+            organization: {
+              name: plan.name,
+              external_id: plan.goldenId,
+              domain_names: plan.domain ? [plan.domain] : [],
+              tags: [MANAGED_TAG],
+              organization_fields: {
+                ...plan.fields,
+                syncline_versions: AppliedVersions.empty().with(plan.versionKey, plan.version).toText(),
+              },
+            },
+          },
+        },
+        context,
+      );
+      return { status: 'applied' };
+    }
+    const managed = found.tags.includes(MANAGED_TAG);
+    const attributes = {
+      external_id: plan.goldenId,
+      ...(managed ? { name: plan.name, domain_names: plan.domain ? [plan.domain] : [] } : {}),
+    };
+    return { status: await this.update(found, plan, attributes, context) };
+  }
+
+  private async update(
+    organization: Organization,
+    plan: Exclude<SupportPlan, { kind: 'ignore' }>,
+    attributes: Record<string, unknown>,
+    context: ErrorContext,
+  ): Promise<Verdict> {
+    const versions = AppliedVersions.parse(organization.organization_fields.syncline_versions);
+    if (versions.unreadable) {
+      this.logger.warn('syncline_versions is not readable (edited by hand?): treated as empty');
+    }
+    const verdict = versions.verdict(plan.versionKey, plan.version);
+    if (verdict !== 'new') return verdict;
+    await this.client.request(
+      {
+        method: 'PUT',
+        path: `/organizations/${organization.id}.json`,
+        json: {
+          organization: {
+            ...attributes,
+            organization_fields: {
+              ...plan.fields,
+              syncline_versions: versions.with(plan.versionKey, plan.version).toText(),
+            },
+          },
+        },
+      },
+      context,
+    );
+    return 'applied';
+  }
+
+  private async byExternalId(goldenId: string, context: ErrorContext): Promise<Organization | undefined> {
+    const answer = await this.client.request(
+      { method: 'GET', path: `/organizations/search.json?external_id=${encodeURIComponent(goldenId)}` },
+      context,
+    );
+    const found = (answer.body as { organizations?: Organization[] } | undefined)?.organizations ?? [];
+    if (found.length > 1) {
+      this.logger.warn(
+        { count: found.length },
+        'several organizations share one external id: using the oldest',
+      );
+    }
+    return [...found].sort((a, b) => a.id - b.id)[0];
+  }
+
+  private async linked(ids: readonly string[], context: ErrorContext): Promise<Organization | undefined> {
+    for (const id of ids) {
+      const answer = await this.client.request(
+        { method: 'GET', path: `/organizations/${id}.json`, notFoundIsAnswer: true },
+        context,
+      );
+      if (answer.status === 404) continue;
+      const organization = (answer.body as { organization?: Organization } | undefined)?.organization;
+      if (organization) return organization;
+    }
+    return undefined;
+  }
+}
