@@ -3,7 +3,6 @@
  * → canonical and mdm topics) with its real mappers, its Redis state and its Kafka bus, started inside
  * a service host. Scale out by starting more processes with this role: they share the consumer group.
  */
-import { Redis } from 'ioredis';
 import { canonicalCustomerOf, findMapper } from './canonical-mapping/index.ts';
 import { MatchEngine } from './match-merge/engine.ts';
 import { RedisMatchStore } from './match-merge/store.ts';
@@ -11,6 +10,7 @@ import { createProcessor, type PipelineMapping } from './pipeline/processor.ts';
 import { createKafkajsBus } from '../runtime/bus/kafkajs.ts';
 import type { Config } from '../runtime/config.ts';
 import type { Logger } from '../runtime/logger.ts';
+import { closeRedis, createRedis } from '../runtime/redis.ts';
 import type { ServiceHost } from '../runtime/service-host.ts';
 import { loadCatalog } from '../schemas/catalog.ts';
 import { RegistryClient } from '../schemas/registry-client.ts';
@@ -24,10 +24,11 @@ export const canonicalMapping: PipelineMapping = { mapperFor: findMapper, canoni
 
 export async function startProcessing(host: ServiceHost, config: Config, logger: Logger): Promise<void> {
   const log = logger.child({ role: 'process' });
-  const redis = new Redis(config.redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 });
-  redis.on('error', (error: Error) => log.warn({ err: error.message }, 'redis connection error'));
+  // Fails commands fast while Redis is away (the pipeline then pauses) and reconnects by itself.
+  const redis = createRedis(config, log, { name: 'syncline-processor' });
   const processor = createProcessor({
-    bus: createKafkajsBus(config, log),
+    // With the host's registry: consumer lag, records and produce metrics of the processor's group.
+    bus: createKafkajsBus(config, log, { metrics: host.metrics, clientSuffix: 'process' }),
     redis,
     serde: new Serde({
       source: new RegistryClient({ url: config.schemaRegistryUrl }),
@@ -39,7 +40,7 @@ export async function startProcessing(host: ServiceHost, config: Config, logger:
     metrics: host.metrics,
   });
   host.shutdown.register('redis (process)', async () => {
-    await redis.quit().catch(() => redis.disconnect());
+    await closeRedis(redis);
   });
   await processor.start();
   host.readiness.add({

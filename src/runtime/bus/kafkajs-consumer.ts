@@ -8,7 +8,8 @@
  *   (a committed offset is the next one to read: last processed + 1);
  * - a crash (tulios/kafkajs#1271, #1513) is reported to `onCrash` listeners; retriable crashes
  *   restart at most `maxRestarts` times per window (without a broker 2.2.4 can otherwise restart
- *   forever, #1721), after which the consumer stops and reports `restarting: false`.
+ *   forever, #1721), after which the consumer stops and reports `restarting: false`;
+ * - with a metrics registry, the member's lag per assigned partition (./consumer-lag.ts).
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, RetryOptions } from 'kafkajs';
 import { classify, ErrorCodes, SynclineError } from '../errors.ts';
@@ -21,6 +22,7 @@ import {
   type Histogram,
   type Registry,
 } from '../metrics.ts';
+import { ConsumerLag } from './consumer-lag.ts';
 import { mapKafkaError } from './kafkajs-errors.ts';
 import type {
   BatchHandler,
@@ -64,6 +66,7 @@ export class KafkajsEventConsumer implements EventConsumer {
   readonly #maxRestarts: number;
   readonly #restartWindowMs: number;
   readonly #metrics: ConsumerMetrics | undefined;
+  readonly #lag: ConsumerLag | undefined;
   readonly #crashListeners = new Set<(crash: ConsumerCrash) => void>();
   readonly #restarts: number[] = [];
   #connecting: Promise<void> | undefined;
@@ -94,6 +97,22 @@ export class KafkajsEventConsumer implements EventConsumer {
       retry: { ...(options.retry ?? DEFAULT_RETRY), restartOnFailure: (error) => this.#mayRestart(error) },
     });
     this.#consumer.on(this.#consumer.events.CRASH, (event) => this.#reportCrash(event.payload));
+    this.#lag = options.metrics
+      ? new ConsumerLag({
+          kafka: options.kafka,
+          groupId: options.groupId,
+          registry: options.metrics,
+          logger: this.#logger,
+          fromBeginning: this.#fromBeginning,
+          refreshMs: options.lagRefreshMs ?? 10_000,
+        })
+      : undefined;
+    const lag = this.#lag;
+    if (lag) {
+      this.#consumer.on(this.#consumer.events.GROUP_JOIN, (event) =>
+        lag.assigned(event.payload.memberAssignment),
+      );
+    }
     options.instrument?.(this.#consumer);
   }
 
@@ -122,6 +141,7 @@ export class KafkajsEventConsumer implements EventConsumer {
         partitionsConsumedConcurrently: this.#partitionsConsumedConcurrently,
         eachBatch: (payload) => this.#handleBatch(handler, payload),
       });
+      this.#lag?.start();
     } catch (error) {
       this.#running = false;
       throw mapKafkaError(error, { group: this.#groupId });
@@ -137,7 +157,10 @@ export class KafkajsEventConsumer implements EventConsumer {
   }
 
   seek(topic: string, partition: number, offset: string): void {
-    this.#whileRunning('seek', () => this.#consumer.seek({ topic, partition, offset }));
+    this.#whileRunning('seek', () => {
+      this.#consumer.seek({ topic, partition, offset });
+      this.#lag?.moved(topic, partition);
+    });
   }
 
   onCrash(listener: (crash: ConsumerCrash) => void): () => void {
@@ -154,6 +177,7 @@ export class KafkajsEventConsumer implements EventConsumer {
       await this.#consumer.disconnect().catch((error: unknown) => {
         this.#logger.warn({ err: mapKafkaError(error).toJSON() }, 'consumer disconnect failed');
       });
+      await this.#lag?.stop();
     })();
     return this.#closing;
   }
@@ -169,6 +193,7 @@ export class KafkajsEventConsumer implements EventConsumer {
       records,
       markDone: (record) => {
         payload.resolveOffset(record.offset);
+        this.#lag?.processed(topic, partition, record.offset);
         done += 1;
       },
       heartbeat: () => payload.heartbeat(),
@@ -181,6 +206,7 @@ export class KafkajsEventConsumer implements EventConsumer {
     try {
       await handler(incoming);
     } catch (error) {
+      this.#lag?.batchHandled(topic, partition, records[0]?.offset, batch.highWatermark);
       this.#metrics?.failures.inc(labels);
       this.#metrics?.records.inc(labels, done);
       const failure = classify(error, { topic, partition, group: this.#groupId });
@@ -192,6 +218,7 @@ export class KafkajsEventConsumer implements EventConsumer {
       // the error's `retriable` flag, which SynclineErrors carry; a non-error value is wrapped.
       throw error instanceof Error ? error : failure;
     }
+    this.#lag?.batchHandled(topic, partition, records[0]?.offset, batch.highWatermark);
     this.#metrics?.records.inc(labels, done);
     this.#metrics?.duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     const uncommitted = payload.uncommittedOffsets();

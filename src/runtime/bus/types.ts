@@ -161,6 +161,11 @@ export interface ConsumerOptions {
    */
   maxRestarts?: number;
   restartWindowMs?: number;
+  /**
+   * With metrics: how often the lag of the member's partitions is read from the broker, which keeps
+   * `syncline_consumer_lag` current for idle or held partitions (batches update it too). Default 10 s.
+   */
+  lagRefreshMs?: number;
 }
 
 /** The entry point a stage gets: producers, consumers and a reachability probe on one cluster. */
