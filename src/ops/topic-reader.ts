@@ -38,29 +38,25 @@ export async function readTopicSnapshot(
   const timeoutMs = options.timeoutMs ?? 60_000;
   const offsets = await withAdmin(kafka, options.admin, (admin) => topicOffsets(admin, topic));
   const ends = new Map(offsets.map((partition) => [partition.partition, partition.high]));
-  // Partitions still to read, with the offset the read is done at.
-  const remaining = new Map<number, bigint>();
   let total = 0;
-  for (const partition of offsets) {
-    const size = BigInt(partition.high) - BigInt(partition.low);
-    if (size > 0n) {
-      remaining.set(partition.partition, BigInt(partition.high));
-      total += Number(size);
-    }
-  }
+  for (const partition of offsets) total += Number(BigInt(partition.high) - BigInt(partition.low));
+  let read = 0;
   const byPartition = new Map<number, IncomingRecord[]>();
-  if (remaining.size > 0) {
-    await consumeUntil(kafka, topic, remaining, timeoutMs, (record) => {
-      const list = byPartition.get(record.partition) ?? [];
-      list.push(record);
-      byPartition.set(record.partition, list);
-      if (options.onProgress) {
-        let read = 0;
-        for (const records of byPartition.values()) read += records.length;
-        options.onProgress(read, total);
-      }
-    });
-  }
+  await readTopicRanges(
+    kafka,
+    topic,
+    offsets.map((partition) => ({ partition: partition.partition, from: partition.low, to: partition.high })),
+    (records) => {
+      const first = records[0];
+      if (!first) return;
+      const list = byPartition.get(first.partition) ?? [];
+      list.push(...records);
+      byPartition.set(first.partition, list);
+      read += records.length;
+      options.onProgress?.(read, total);
+    },
+    { timeoutMs },
+  );
   const records = [...byPartition.keys()]
     .sort((a, b) => a - b)
     .flatMap((partition) => byPartition.get(partition) ?? []);
@@ -98,13 +94,31 @@ export async function withAdmin<T>(
   }
 }
 
-async function consumeUntil(
+/** A part of one partition to read: offsets `from` (inclusive) to `to` (exclusive). */
+export interface PartitionRange {
+  partition: number;
+  from: string;
+  to: string;
+}
+
+/**
+ * Reads the given ranges of a topic, handing each fetched batch's records (in offset order, one
+ * partition per call) to `onRecords`, which may take its time: the next batch waits for it.
+ */
+export async function readTopicRanges(
   kafka: Kafka,
   topic: string,
-  remaining: Map<number, bigint>,
-  timeoutMs: number,
-  onRecord: (record: IncomingRecord) => void,
+  ranges: readonly PartitionRange[],
+  onRecords: (records: IncomingRecord[]) => Promise<void> | void,
+  options: { timeoutMs?: number } = {},
 ): Promise<void> {
+  const wanted = ranges.filter((range) => BigInt(range.to) > BigInt(range.from));
+  if (wanted.length === 0) return;
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const bounds = new Map(
+    wanted.map((range) => [range.partition, { from: BigInt(range.from), to: BigInt(range.to) }]),
+  );
+  const remaining = new Set(bounds.keys());
   const groupId = `syncline-ops-reader-${randomBytes(6).toString('hex')}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, allowAutoTopicCreation: false });
   try {
@@ -126,22 +140,34 @@ async function consumeUntil(
           eachBatchAutoResolve: false,
           eachBatch: async (payload) => {
             const { batch } = payload;
-            const end = remaining.get(batch.partition);
-            if (end === undefined) return;
+            const bound = bounds.get(batch.partition);
+            if (bound === undefined || !remaining.has(batch.partition)) return;
+            const records: IncomingRecord[] = [];
             for (const message of batch.messages) {
-              if (BigInt(message.offset) >= end) break;
-              onRecord(toIncoming(topic, batch.partition, message));
+              const offset = BigInt(message.offset);
+              // A fetch that started before the seek took effect may hold earlier records, and
+              // the seek may then deliver again what that fetch already gave: skip both.
+              if (offset < bound.from) continue;
+              bound.from = offset + 1n;
+              if (offset >= bound.to) break;
+              records.push(toIncoming(topic, batch.partition, message));
             }
+            if (records.length > 0) await onRecords(records);
             // Compacted or transactional topics may have gaps up to the end: the batch's last
             // offset says how far the log goes.
-            const last = BigInt(batch.lastOffset());
-            if (last + 1n >= end) remaining.delete(batch.partition);
+            if (BigInt(batch.lastOffset()) + 1n >= bound.to) remaining.delete(batch.partition);
             await payload.heartbeat();
             if (remaining.size === 0) {
               clearTimeout(timer);
               resolve();
             }
           },
+        })
+        .then(() => {
+          // Seeks take effect once the partitions are assigned; kafkajs queues them until then.
+          for (const [partition, bound] of bounds) {
+            if (bound.from > 0n) consumer.seek({ topic, partition, offset: bound.from.toString() });
+          }
         })
         .catch((error: unknown) => {
           clearTimeout(timer);
