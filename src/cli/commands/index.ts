@@ -13,6 +13,7 @@ import { registerSimulate } from './simulate.ts';
 import { registerTopology } from './topology.ts';
 import { registerErp } from './erp.ts';
 import { registerTargets } from './targets.ts';
+import { registerMdm } from './mdm.ts';
 
 export type RegisterCommand = (program: Command) => void;
 
@@ -27,4 +28,5 @@ export const commands: RegisterCommand[] = [
   registerTopology,
   registerErp,
   registerTargets,
+  registerMdm,
 ];

@@ -438,6 +438,24 @@ export class RedisMatchStore {
       .map((raw) => JSON.parse(raw) as mdm.MatchCandidate);
   }
 
+  /** Every open review task, oldest first, read in pages (a steward looking one up by id). */
+  async *scanOpenReviews(page = 500): AsyncGenerator<mdm.MatchCandidate> {
+    for (let start = 0; ; start += page) {
+      const keys = await this.guard('read', () =>
+        this.redis.zrange(this.openReviewsKey, String(start), String(start + page - 1)),
+      );
+      if (keys.length === 0) return;
+      const raws = await this.guard('read', () => this.redis.mget(...keys.map((key) => this.reviewKey(key))));
+      for (const raw of raws) if (raw !== null) yield JSON.parse(raw) as mdm.MatchCandidate;
+      if (keys.length < page) return;
+    }
+  }
+
+  /** Whether a match state is under the prefix: every linked source record is in the xref. */
+  async hasState(): Promise<boolean> {
+    return (await this.guard('read', () => this.redis.exists(this.xrefKey))) > 0;
+  }
+
   /** Every golden record under the prefix (SCAN: for exports and checks, never on the resolve path). */
   async *scanGoldens(batch = 500): AsyncGenerator<GoldenState> {
     let cursor = '0';
