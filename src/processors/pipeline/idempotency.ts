@@ -53,6 +53,16 @@ if current == false or current == ARGV[1] then
 end
 return 0`;
 
+// Claims the key when it is free, or when it holds `reclaim` (ARGV[3]): a claim of ours whose
+// release failed while Redis was away. Otherwise reports what holds it, in the same round trip.
+const CLAIM = `
+local current = redis.call('GET', KEYS[1])
+if current == false or (ARGV[3] ~= '' and current == ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {1}
+end
+return {0, current, redis.call('PTTL', KEYS[1])}`;
+
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
@@ -71,15 +81,27 @@ export class IdempotencyStore {
     this.#doneTtlMs = options.doneTtlMs ?? 8 * 24 * 60 * 60 * 1000;
   }
 
-  /** Claims `idempotencyKey` with a fresh lease, or says why it cannot be claimed. */
-  async claim(idempotencyKey: string): Promise<ClaimResult> {
-    const key = this.#prefix + idempotencyKey;
+  /** The Redis key of an idempotency key. */
+  keyOf(idempotencyKey: string): string {
+    return this.#prefix + idempotencyKey;
+  }
+
+  /**
+   * Claims `idempotencyKey` with a fresh lease, or says why it cannot be claimed (one round trip).
+   * `reclaim`: the token of an earlier claim of ours that could not be released (Redis was away);
+   * finding it, the key is claimed again at once instead of waiting for that lease to run out.
+   */
+  async claim(idempotencyKey: string, reclaim?: string): Promise<ClaimResult> {
+    const key = this.keyOf(idempotencyKey);
     const token = `${CLAIM_PREFIX}${randomUUID()}`;
     return redisCall('claim', async () => {
-      const set = await this.#redis.set(key, token, 'PX', this.#leaseMs, 'NX');
-      if (set === 'OK') return { status: 'claimed', claim: { key, token } };
-      const [current, ttl] = await Promise.all([this.#redis.get(key), this.#redis.pttl(key)]);
-      return interpretExisting(current, ttl);
+      const reply = (await this.#redis.eval(CLAIM, 1, key, token, this.#leaseMs, reclaim ?? '')) as [
+        number,
+        string?,
+        number?,
+      ];
+      if (reply[0] === 1) return { status: 'claimed', claim: { key, token } };
+      return interpretExisting(reply[1] ?? null, reply[2] ?? 0);
     });
   }
 

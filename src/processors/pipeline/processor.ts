@@ -194,6 +194,12 @@ export function createProcessor(options: ProcessorOptions): Processor {
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 2,
   });
   const deferrals = new Map<string, Deferral>();
+  /**
+   * Claims of ours that could not be given back (Redis went away mid-chunk), by Redis key: the next
+   * read of their record takes them over at once instead of waiting for the lease to run out.
+   */
+  const orphans = new Map<string, { token: string; until: number }>();
+  const leaseMs = options.leaseMs ?? 15_000;
   let redisDown = false;
   let closing = false;
 
@@ -337,14 +343,19 @@ export function createProcessor(options: ProcessorOptions): Processor {
     const customers = [
       ...new Set(ready.flatMap((entry) => entry.mapped.drafts.map((draft) => sourceKey(draft.customer)))),
     ];
+    const now = Date.now();
+    for (const [key, orphan] of orphans) if (orphan.until < now) orphans.delete(key);
+    const reclaim = (key: string): string | undefined => orphans.get(idempotency.keyOf(key))?.token;
     const [claimed, versions, goldenIds] = await Promise.all([
-      Promise.allSettled(keys.map((key) => idempotency.claim(key))),
+      Promise.allSettled(keys.map((key) => idempotency.claim(key, reclaim(key)))),
       Promise.allSettled([...entities.values()].map((entity) => order.highestApplied(entity))),
       Promise.allSettled(customers.map((customer) => options.engine.store.xrefOf(customer))),
     ]);
     const claims = new Map<string, ClaimResult>();
     claimed.forEach((result, index) => {
-      if (result.status === 'fulfilled') claims.set(keys[index]!, result.value);
+      if (result.status !== 'fulfilled') return;
+      claims.set(keys[index]!, result.value);
+      if (result.value.status === 'claimed') orphans.delete(result.value.claim.key);
     });
     const failed = [...claimed, ...versions, ...goldenIds].find((result) => result.status === 'rejected');
     if (failed) {
@@ -359,10 +370,18 @@ export function createProcessor(options: ProcessorOptions): Processor {
     };
   }
 
-  /** Gives back the claims among `results`, best effort (their leases run out anyway). */
+  /** Gives back the claims among `results`; one that cannot be given back is remembered as an orphan. */
   async function releaseAll(results: readonly ClaimResult[]): Promise<void> {
     const claims = results.flatMap((result) => (result.status === 'claimed' ? [result.claim] : []));
-    await Promise.all(claims.map((claim) => idempotency.release(claim).catch(() => undefined)));
+    await Promise.all(claims.map((claim) => release(claim)));
+  }
+
+  async function release(claim: Claim): Promise<void> {
+    try {
+      await idempotency.release(claim);
+    } catch {
+      orphans.set(claim.key, { token: claim.token, until: Date.now() + leaseMs });
+    }
   }
 
   /**
@@ -530,7 +549,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
         break;
       }
       if (result.kind === 'dead') {
-        await idempotency.release(claimed.claim).catch(() => undefined);
+        await release(claimed.claim);
         prepared[index] = result;
         settled.push({ kind: 'dead-lettered' });
         settledKeys.add(key);
@@ -577,7 +596,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       const version = Math.max(raised.get(key)?.version ?? -1, source.envelope.sourceVersion);
       raised.set(key, { entity: entry.entity, version });
     }
-    await Promise.all([
+    const marking = Promise.all([
       ...[...raised.values()].map(({ entity, version }) => order.applied(entity, version)),
       ...settled.map((entry) =>
         entry.kind === 'produced'
@@ -587,6 +606,13 @@ export function createProcessor(options: ProcessorOptions): Processor {
             : undefined,
       ),
     ]);
+    try {
+      await marking;
+    } catch (error) {
+      // Not marked: the records come again and produce the same event ids. Their claims are ours.
+      await releaseAll([...claims.values()]);
+      throw error;
+    }
 
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     for (const [index, entry] of settled.entries()) {
