@@ -62,9 +62,11 @@ function salesforceHistory(random: Random, company: Company, start: number): Dra
     at: number,
     fields: Record<string, unknown>,
     consumed = true,
+    enriched: Record<string, unknown> = {},
   ): void => {
     commitNumber += random.int(1, 500);
     const transactionKey = random.uuid();
+    // Enriched fields ride along unchanged, so they are not among the changed fields.
     const changedFields = changeType === 'UPDATE' ? [...Object.keys(fields), 'LastModifiedDate'] : [];
     const message = {
       orgId,
@@ -84,6 +86,7 @@ function salesforceHistory(random: Random, company: Company, start: number): Dra
           nulledFields: [],
           diffFields: [],
         },
+        ...enriched,
         ...fields,
         ...(changeType === 'CREATE' ? { CreatedDate: iso(at), OwnerId: owner } : {}),
         LastModifiedDate: iso(at),
@@ -131,17 +134,39 @@ function salesforceHistory(random: Random, company: Company, start: number): Dra
       Type: 'New Business',
       ForecastCategoryName: 'Pipeline',
     });
+    // Change Data Capture sends only the changed fields of an update; the org enriches the
+    // Opportunity change events of Syncline's channel with the account, amount and currency
+    // (PlatformEventChannelMember.EnrichedFields), which an order needs whatever changed.
+    const enriched = { AccountId: record.accountId, Amount: amount, CurrencyIsoCode: company.currency };
     at += random.int(30, 240) * MINUTE;
-    change('Opportunity', opportunityId, 'UPDATE', at, { StageName: 'Negotiation/Review', Probability: 80 });
+    change(
+      'Opportunity',
+      opportunityId,
+      'UPDATE',
+      at,
+      { StageName: 'Negotiation/Review', Probability: 80 },
+      true,
+      enriched,
+    );
     at += random.int(30, 240) * MINUTE;
     const won = random.chance(0.7);
-    change('Opportunity', opportunityId, 'UPDATE', at, {
-      StageName: won ? 'Closed Won' : 'Closed Lost',
-      Probability: won ? 100 : 0,
-      IsClosed: true,
-      IsWon: won,
-      ForecastCategoryName: won ? 'Closed' : 'Omitted',
-    });
+    change(
+      'Opportunity',
+      opportunityId,
+      'UPDATE',
+      at,
+      {
+        StageName: won ? 'Closed Won' : 'Closed Lost',
+        Probability: won ? 100 : 0,
+        IsClosed: true,
+        IsWon: won,
+        ForecastCategoryName: won ? 'Closed' : 'Omitted',
+        // Closing a deal sets its close date to the day it closed.
+        CloseDate: new Date(at).toISOString().slice(0, 10),
+      },
+      true,
+      enriched,
+    );
   }
   if (random.chance(0.5)) {
     at += random.int(60, 600) * MINUTE;
