@@ -3,6 +3,8 @@
  * line here.
  */
 import type { Command } from 'commander';
+import { registerDlq } from './dlq.ts';
+import { registerReplay } from './replay.ts';
 import { registerInfra } from './infra.ts';
 import { registerRun } from './run.ts';
 import { registerDemo } from './demo.ts';
@@ -18,6 +20,8 @@ import { registerMdm } from './mdm.ts';
 export type RegisterCommand = (program: Command) => void;
 
 export const commands: RegisterCommand[] = [
+  registerDlq,
+  registerReplay,
   registerInfra,
   registerRun,
   registerDemo,
