@@ -4,6 +4,7 @@
  */
 import type { Config } from '../../runtime/config.ts';
 import type { Logger } from '../../runtime/logger.ts';
+import { gauge } from '../../runtime/metrics.ts';
 import type { ServiceHost } from '../../runtime/service-host.ts';
 import type { SinkRunner } from '../runner/runner.ts';
 import { loadCrmTargetConfig } from './crm-config.ts';
@@ -20,6 +21,17 @@ export async function startCrmWriteback(
   const log = logger.child({ role: 'sink-crm' });
   // Validated before anything connects: a missing variable stops the role with one clear line each.
   const target = loadCrmTargetConfig(options.env ?? process.env);
-  const sink = new CrmWritebackSink(new SalesforceClient(target, log), log);
+  const client = new SalesforceClient(target, log);
+  const sink = new CrmWritebackSink(client, log);
+  // The org's daily API allowance is shared with every other integration of the org: watch it.
+  gauge(host.metrics, {
+    name: 'syncline_target_api_usage_ratio',
+    help: "Share of the target's API request allowance used, as the target last reported it (Salesforce: Sforce-Limit-Info)",
+    labelNames: ['target'],
+    collect() {
+      const usage = client.apiUsage();
+      if (usage && usage.limit > 0) this.set({ target: sink.target }, usage.used / usage.limit);
+    },
+  });
   return runSinkRole(host, config, log, sink, options);
 }

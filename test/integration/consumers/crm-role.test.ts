@@ -152,6 +152,8 @@ describe('syncline run --role sink-crm', () => {
     expect(account).toBe('C-77');
     expect(contract).toBe('ACTIVE');
     expect(sf.record('Account', accountId)?.fields.ExternalId__c).toBe(goldenId);
+    // The org's API usage, from Sforce-Limit-Info, is on /metrics.
+    expect(await host.metrics.metrics()).toMatch(/syncline_target_api_usage_ratio\{target="crm"\} [0-9.e-]+/);
   });
 
   it('a record the CRM refuses for good goes to the group DLQ', async () => {
