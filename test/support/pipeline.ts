@@ -42,6 +42,15 @@ const stripeCustomer: RawMapper = (value) => {
   };
 };
 
+/** The same, with the customer's email in the identity: a shared email domain is a match key. */
+const stripeCustomerWithEmail: RawMapper = (value) => {
+  const mapped = stripeCustomer(value);
+  const email = (value.data as Json).email;
+  return mapped.identity && typeof email === 'string'
+    ? { ...mapped, identity: { ...mapped.identity, email } }
+    : mapped;
+};
+
 const stripeSubscription: RawMapper = (value) => {
   const data = value.data as Json;
   const envelope = value.envelope as Json;
@@ -101,6 +110,13 @@ export const testMapping: PipelineMapping = {
   }),
 };
 
+/** {@link testMapping}, with Stripe customers matched on their email domain too. */
+export const testMappingWithEmail: PipelineMapping = {
+  ...testMapping,
+  mapperFor: (topic) =>
+    topic === TopicNames.raw.stripeCustomer ? stripeCustomerWithEmail : testMapping.mapperFor(topic),
+};
+
 const stripe = new StripeWebhookSource({ secrets: ['whsec_test'] });
 
 function rawOf(body: Json): RawEvent {
@@ -133,6 +149,23 @@ export function customerEvent(index: number, eventSuffix = ''): RawEvent {
       name: `${COMPANY_NAMES[index % COMPANY_NAMES.length]} ${index} GmbH`,
     }),
   );
+}
+
+/** The raw record of a Stripe customer event with the given ids, name and email (no tax id). */
+export function stripeCustomerEvent(options: {
+  eventId: string;
+  customerId: string;
+  name: string;
+  email: string;
+}): RawEvent {
+  const body = stripeCustomerCreated({
+    id: options.eventId,
+    customerId: options.customerId,
+    name: options.name,
+  }) as Json & { data: { object: Json } };
+  body.data.object.email = options.email;
+  body.data.object.tax_ids = { object: 'list', data: [], has_more: false };
+  return rawOf(body);
 }
 
 /** The raw record of update `version` of subscription `sub_T<customer>_<index>` of customer `cus_T<customer>`. */

@@ -97,6 +97,8 @@ export interface ProcessorOptions {
    * request (900 KiB), and a failure redoes at most this many records.
    */
   chunkRecords?: number;
+  /** How often the consumer lag of idle partitions is read from the broker (ms). Default the bus's. */
+  lagRefreshMs?: number;
 }
 
 /** The handle of a running processor. */
@@ -192,6 +194,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
     groupId,
     topics: [...rawTopics, retryTopic],
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 2,
+    ...(options.lagRefreshMs !== undefined ? { lagRefreshMs: options.lagRefreshMs } : {}),
   });
   const deferrals = new Map<string, Deferral>();
   /**
