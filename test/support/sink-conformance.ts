@@ -97,14 +97,17 @@ export function sinkConformance(target: SinkConformanceTarget): void {
 
     it('per-key order: versions of one entity in one call are applied in order and the last one wins', async () => {
       const key = randomUUID();
-      const records = [1, 2, 3, 4, 5].map((version) => target.record(key, 0, version));
+      const first = [1, 2, 3, 4, 5].map((version) => target.record(key, 0, version));
+      const second = [1, 2, 3].map((version) => target.record(key, 1, version));
       const sink = await newSink();
 
-      const outcomes = await sink.apply(records);
+      const outcomes = await sink.apply([...first, ...second]);
 
-      expect(statuses(outcomes)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied']);
-      expect(await target.state.version(records[4]!)).toBe(5);
-      expect(await target.state.effects(records[4]!)).toBe(5);
+      expect(statuses(outcomes)).toEqual([...first, ...second].map(() => 'applied'));
+      expect(await target.state.version(first[4]!)).toBe(5);
+      expect(await target.state.effects(first[4]!)).toBe(5);
+      expect(await target.state.version(second[2]!)).toBe(3);
+      expect(await target.state.effects(second[2]!)).toBe(3);
     });
 
     it('redelivery: the same records again, to a new instance, take no effect', async () => {

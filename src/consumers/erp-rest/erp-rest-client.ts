@@ -59,7 +59,9 @@ export class ErpRestClient {
 
   /** An entity by alternate key (`externalId`, `externalDocumentNumber`), or undefined. */
   async findBy(set: EntitySet, keyName: string, value: string): Promise<ErpEntity | undefined> {
-    const response = await this.#call('GET', `/${set}(${keyName}='${value.replaceAll("'", "''")}')`);
+    // OData doubles a quote inside a string key; the whole key is percent-encoded for the URL.
+    const key = encodeURIComponent(`'${value.replaceAll("'", "''")}'`);
+    const response = await this.#call('GET', `/${set}(${keyName}=${key})`);
     if (response.status === 404) return undefined;
     if (response.status === 200) return response.body as ErpEntity;
     throw this.#failure(response, { set });

@@ -41,7 +41,7 @@ export function externalDocumentNumber(prefix: 'CT' | 'SO' | 'IN', id: string): 
   const plain = `${prefix}:${id}`;
   if (plain.length <= DOCUMENT_NUMBER_LENGTH) return plain;
   const digest = createHash('sha256').update(id).digest('hex');
-  return `${prefix}#${digest.slice(0, DOCUMENT_NUMBER_LENGTH - prefix.length - 1)}`;
+  return `${prefix}~${digest.slice(0, DOCUMENT_NUMBER_LENGTH - prefix.length - 1)}`;
 }
 
 export function customerBody(customer: Customer): Record<string, unknown> {
