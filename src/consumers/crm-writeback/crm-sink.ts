@@ -26,7 +26,7 @@ import type { Logger } from '../../runtime/logger.ts';
 import { GroupIds, GROUPS } from '../../topology/topics.ts';
 import type { Sink, SinkOutcome, SinkRecord } from '../sink.ts';
 import { AppliedVersions } from './applied-versions.ts';
-import type { SalesforceClient } from './salesforce-client.ts';
+import { errorsOf, refusal, type SalesforceClient } from './salesforce-client.ts';
 import { planCrmWrite, type CrmPlan, type SObjectFields } from './writeback-plan.ts';
 
 export const CRM_TARGET = 'crm';
@@ -104,44 +104,73 @@ export class CrmWritebackSink implements Sink {
     if (plan.kind === 'ignore') return { status: 'ignored', reason: plan.reason };
     if (plan.kind === 'accounts') {
       const results: WriteResult[] = [];
-      for (const [index, accountId] of plan.accountIds.entries()) {
-        const account = await this.read('Account', `/${encodeURIComponent(accountId)}`, context);
-        if (!account) throw new Error('unreachable: a read by id answers or throws');
+      let goldenIdPlaced = false;
+      for (const accountId of plan.accountIds) {
+        const account = await this.read('Account', `/${encodeURIComponent(accountId)}`, context, 'by-id');
+        if (account === 'deleted') continue;
         // Only one Account can hold the golden id: External ID fields are unique.
-        const fields = index === 0 ? { ...plan.fields, ExternalId__c: plan.goldenId } : plan.fields;
+        const fields = goldenIdPlaced ? plan.fields : { ...plan.fields, ExternalId__c: plan.goldenId };
+        goldenIdPlaced = true;
         results.push(await this.write('Account', account, plan, fields, context));
+      }
+      if (results.length === 0) {
+        return { status: 'ignored', reason: 'every linked Salesforce account is deleted in the CRM' };
       }
       return outcomeOf(results);
     }
     const opportunity = plan.opportunityId
-      ? await this.read('Opportunity', `/${encodeURIComponent(plan.opportunityId)}`, context)
+      ? await this.read('Opportunity', `/${encodeURIComponent(plan.opportunityId)}`, context, 'by-id')
       : await this.read(
           'Opportunity',
           `/ExternalId__c/${encodeURIComponent(plan.contractId)}`,
           context,
-          true,
+          'may-be-missing',
         );
-    if (!opportunity) {
+    if (opportunity === 'deleted') {
+      return { status: 'ignored', reason: 'the opportunity is deleted in the CRM' };
+    }
+    if (opportunity === 'missing') {
       return { status: 'ignored', reason: 'no CRM opportunity is linked to the contract' };
     }
     return outcomeOf([await this.write('Opportunity', opportunity, plan, plan.fields, context)]);
   }
 
+  /**
+   * The record with its version guard. A record the CRM deleted (404 ENTITY_IS_DELETED) is
+   * `deleted`: nothing to write back to, which is no reason to dead-letter the record and park its
+   * customer. A record that never existed (404 NOT_FOUND) is a permanent failure when it was named
+   * by id (the data is wrong), and `missing` when it was looked up by an external id that may not
+   * be linked yet.
+   */
   private async read(
     type: 'Account' | 'Opportunity',
     locator: string,
     context: ErrorContext,
-    mayBeMissing = false,
-  ): Promise<TargetRecord | undefined> {
-    const answer = await this.client.request(
-      {
-        method: 'GET',
-        path: `/sobjects/${type}${locator}?fields=${GUARD_FIELDS}`,
-        notFoundIsAnswer: mayBeMissing,
-      },
-      context,
-    );
-    if (answer.status === 404) return undefined;
+    lookup: 'by-id',
+  ): Promise<TargetRecord | 'deleted'>;
+  private async read(
+    type: 'Account' | 'Opportunity',
+    locator: string,
+    context: ErrorContext,
+    lookup: 'may-be-missing',
+  ): Promise<TargetRecord | 'deleted' | 'missing'>;
+  private async read(
+    type: 'Account' | 'Opportunity',
+    locator: string,
+    context: ErrorContext,
+    lookup: 'by-id' | 'may-be-missing',
+  ): Promise<TargetRecord | 'deleted' | 'missing'> {
+    const request = {
+      method: 'GET' as const,
+      path: `/sobjects/${type}${locator}?fields=${GUARD_FIELDS}`,
+      notFoundIsAnswer: true,
+    };
+    const answer = await this.client.request(request, context);
+    if (answer.status === 404) {
+      if (errorsOf(answer.body).some((error) => error.errorCode === 'ENTITY_IS_DELETED')) return 'deleted';
+      if (lookup === 'may-be-missing') return 'missing';
+      throw refusal(answer, request, context);
+    }
     const body = answer.body as Record<string, unknown>;
     const versions = AppliedVersions.parse(body.Syncline_Versions__c);
     if (versions.unreadable) {

@@ -181,6 +181,55 @@ describe('the CRM learns the customer lifecycle', () => {
   });
 });
 
+describe('records the CRM deleted', () => {
+  async function remove(type: string, id: string): Promise<void> {
+    const response = await fetch(`${sf.apiUrl}/sobjects/${type}/${id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(response.status).toBe(204);
+  }
+
+  it('a deleted Account is skipped (the golden id goes to the next linked one); all deleted is ignored, not dead-lettered', async () => {
+    const sink = sinkFor();
+    const first = seedCrm();
+    const second = seedCrm();
+    const [deleted, kept] = [first.accountId, second.accountId].sort();
+    await remove('Account', deleted!);
+    const goldenId = randomUUID();
+    const linked = [deleted!, kept!].map((id) => ({
+      system: 'salesforce' as const,
+      instance: null,
+      entity: 'account',
+      id,
+    }));
+
+    const outcome = await sink.apply([customerRecord({ goldenId, sources: linked }, { version: 1 })]);
+    await remove('Account', kept!);
+    const allGone = await sink.apply([customerRecord({ goldenId, sources: linked }, { version: 2 })]);
+
+    expect(outcome).toEqual([{ status: 'applied' }]);
+    expect(sf.record('Account', kept!)?.fields.ExternalId__c).toBe(goldenId);
+    expect(allGone[0]).toMatchObject({ status: 'ignored' });
+  });
+
+  it('a deleted Opportunity is ignored', async () => {
+    const { opportunityId } = seedCrm();
+    await remove('Opportunity', opportunityId);
+    const outcomes = await sinkFor().apply([
+      contractRecord(
+        {
+          goldenId: randomUUID(),
+          contractId: `salesforce:${opportunityId}`,
+          sources: [{ system: 'salesforce', instance: null, entity: 'opportunity', id: opportunityId }],
+        },
+        { version: 1 },
+      ),
+    ]);
+    expect(outcomes[0]).toMatchObject({ status: 'ignored', reason: 'the opportunity is deleted in the CRM' });
+  });
+});
+
 describe('exactly once in effect, and never backwards', () => {
   it('a redelivered record is a duplicate: the target says it has it, and nothing is written again', async () => {
     const sink = sinkFor();
