@@ -16,6 +16,14 @@
 
 export const MAX_ENTRIES = 100;
 
+/**
+ * The entry holding when (source `occurredAt`) the last customer change applied to the record
+ * happened, whichever golden id it was of. Versions of two golden ids cannot be compared; when a
+ * record moves from one golden id to another (a merge, an unmerge), this is what keeps a late record
+ * of the old golden id from taking it back.
+ */
+export const LAST_CUSTOMER_CHANGE = 'customer@occurredAt';
+
 export type VersionVerdict = 'new' | 'duplicate' | 'stale';
 
 export class AppliedVersions {
@@ -61,6 +69,22 @@ export class AppliedVersions {
     const applied = this.entries.get(key);
     if (applied === undefined || version > applied) return 'new';
     return version === applied ? 'duplicate' : 'stale';
+  }
+
+  /**
+   * `stale` when a customer record of `goldenId` would take over a record another golden id holds
+   * (`holder`) with a change older than the holder's last one; `new` otherwise.
+   */
+  takeoverVerdict(goldenId: string, holder: string | null, occurredAt: number): 'new' | 'stale' {
+    if (holder === null || holder === '' || holder === goldenId) return 'new';
+    const last = this.entries.get(LAST_CUSTOMER_CHANGE);
+    return last !== undefined && occurredAt < last ? 'stale' : 'new';
+  }
+
+  /** A copy that also remembers a customer change at `occurredAt` (never moving backwards). */
+  withCustomerChange(occurredAt: number): AppliedVersions {
+    const last = this.entries.get(LAST_CUSTOMER_CHANGE);
+    return this.with(LAST_CUSTOMER_CHANGE, last === undefined ? occurredAt : Math.max(last, occurredAt));
   }
 
   /** A copy with `key` at `version`, as the most recently applied entry. */

@@ -32,10 +32,12 @@ import { planCrmWrite, type CrmPlan, type SObjectFields } from './writeback-plan
 export const CRM_TARGET = 'crm';
 
 /** The fields read before a write: the guard, and the stamp the conditional write is made against. */
-const GUARD_FIELDS = 'Syncline_Versions__c,LastModifiedDate';
+const GUARD_FIELDS = 'ExternalId__c,Syncline_Versions__c,LastModifiedDate';
 
 interface TargetRecord {
   id: string;
+  /** The External ID it holds: the golden id on an Account, the contract id on an Opportunity. */
+  externalId: string | null;
   versions: AppliedVersions;
   lastModified: string | undefined;
 }
@@ -109,9 +111,18 @@ export class CrmWritebackSink implements Sink {
         const account = await this.read('Account', `/${encodeURIComponent(accountId)}`, context, 'by-id');
         if (account === 'deleted') continue;
         // Only one Account can hold the golden id: External ID fields are unique.
-        const fields = goldenIdPlaced ? plan.fields : { ...plan.fields, ExternalId__c: plan.goldenId };
+        const takesGoldenId = !goldenIdPlaced;
         goldenIdPlaced = true;
-        results.push(await this.write('Account', account, plan, fields, context));
+        if (
+          takesGoldenId &&
+          account.versions.takeoverVerdict(plan.goldenId, account.externalId, plan.occurredAt) === 'stale'
+        ) {
+          // Another golden id took this Account over with a newer change (a merge or an unmerge).
+          results.push('stale');
+          continue;
+        }
+        const fields = takesGoldenId ? { ...plan.fields, ExternalId__c: plan.goldenId } : plan.fields;
+        results.push(await this.write('Account', account, plan, fields, context, plan.occurredAt));
       }
       if (results.length === 0) {
         return { status: 'ignored', reason: 'every linked Salesforce account is deleted in the CRM' };
@@ -181,6 +192,7 @@ export class CrmWritebackSink implements Sink {
     }
     return {
       id: String(body.Id),
+      externalId: typeof body.ExternalId__c === 'string' ? body.ExternalId__c : null,
       versions,
       lastModified: typeof body.LastModifiedDate === 'string' ? body.LastModifiedDate : undefined,
     };
@@ -192,9 +204,12 @@ export class CrmWritebackSink implements Sink {
     plan: Exclude<CrmPlan, { kind: 'ignore' }>,
     fields: SObjectFields,
     context: ErrorContext,
+    customerChangeAt?: number,
   ): Promise<WriteResult> {
     const verdict = record.versions.verdict(plan.versionKey, plan.version);
     if (verdict !== 'new') return verdict;
+    const raised = record.versions.with(plan.versionKey, plan.version);
+    const versions = customerChangeAt === undefined ? raised : raised.withCustomerChange(customerChangeAt);
     const since = httpDateOf(record.lastModified);
     await this.client.request(
       {
@@ -202,7 +217,7 @@ export class CrmWritebackSink implements Sink {
         path: `/sobjects/${type}/${encodeURIComponent(record.id)}`,
         json: {
           ...fields,
-          Syncline_Versions__c: record.versions.with(plan.versionKey, plan.version).toText(),
+          Syncline_Versions__c: versions.toText(),
         },
         ...(since === undefined ? {} : { headers: { 'if-unmodified-since': since } }),
       },

@@ -39,6 +39,8 @@ export type CrmPlan =
       /** 18- or 15-character Account ids, sorted; the first takes the golden id. */
       accountIds: string[];
       goldenId: string;
+      /** When the customer change happened at its source: orders changes across golden ids. */
+      occurredAt: number;
     })
   | (Guarded & {
       kind: 'opportunity';
@@ -90,6 +92,7 @@ function customerPlan(record: SinkRecord, customer: canonical.Customer): CrmPlan
     kind: 'accounts',
     accountIds,
     goldenId: customer.goldenId,
+    occurredAt: record.occurredAt,
     versionKey: `customer:${customer.goldenId}`,
     version: record.sourceVersion,
     summary: `customer v${record.sourceVersion}`,

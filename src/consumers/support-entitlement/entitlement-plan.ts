@@ -22,6 +22,8 @@ export type SupportPlan =
   | {
       kind: 'organization';
       goldenId: string;
+      /** When the customer change happened at its source: orders changes across golden ids. */
+      occurredAt: number;
       /** Zendesk organizations linked to the golden customer as sources (ids as text), sorted. */
       linkedOrganizationIds: string[];
       /** The name and domain for an organization Syncline creates or manages. */
@@ -93,6 +95,7 @@ function customerPlan(record: SinkRecord, customer: canonical.Customer): Support
   return {
     kind: 'organization',
     goldenId: customer.goldenId,
+    occurredAt: record.occurredAt,
     linkedOrganizationIds,
     name: (customer.displayName ?? customer.legalName).slice(0, NAME_LENGTH),
     domain: customer.domain,

@@ -161,7 +161,10 @@ export class SupportEntitlementSink implements Sink {
               tags: [MANAGED_TAG],
               organization_fields: {
                 ...plan.fields,
-                syncline_versions: AppliedVersions.empty().with(plan.versionKey, plan.version).toText(),
+                syncline_versions: AppliedVersions.empty()
+                  .with(plan.versionKey, plan.version)
+                  .withCustomerChange(plan.occurredAt)
+                  .toText(),
               },
             },
           },
@@ -169,6 +172,11 @@ export class SupportEntitlementSink implements Sink {
         context,
       );
       return { status: 'applied' };
+    }
+    const held = AppliedVersions.parse(found.organization_fields.syncline_versions);
+    if (held.takeoverVerdict(plan.goldenId, found.external_id, plan.occurredAt) === 'stale') {
+      // Another golden id took this organization over with a newer change (a merge or an unmerge).
+      return { status: 'stale' };
     }
     const managed = found.tags.includes(MANAGED_TAG);
     const attributes = {
@@ -190,6 +198,8 @@ export class SupportEntitlementSink implements Sink {
     }
     const verdict = versions.verdict(plan.versionKey, plan.version);
     if (verdict !== 'new') return verdict;
+    const raised = versions.with(plan.versionKey, plan.version);
+    const next = plan.kind === 'organization' ? raised.withCustomerChange(plan.occurredAt) : raised;
     await this.client.request(
       {
         method: 'PUT',
@@ -199,7 +209,7 @@ export class SupportEntitlementSink implements Sink {
             ...attributes,
             organization_fields: {
               ...plan.fields,
-              syncline_versions: versions.with(plan.versionKey, plan.version).toText(),
+              syncline_versions: next.toText(),
             },
           },
         },

@@ -285,6 +285,33 @@ describe('exactly once in effect, and never backwards', () => {
     expect(sf.record('Account', accountId)?.fields.ERP_Customer_Number__c).toBe('C-2');
   });
 
+  it('after a merge or unmerge moved an Account to another golden id, a late record of the old one does not take it back', async () => {
+    const sink = sinkFor();
+    const { accountId } = seedCrm();
+    const account = { system: 'salesforce' as const, instance: null, entity: 'account', id: accountId };
+    const [older, holder, newer] = [randomUUID(), randomUUID(), randomUUID()];
+    const at = (minute: number) => Date.UTC(2026, 10, 1, 12, minute);
+
+    const held = await sink.apply([
+      customerRecord({ goldenId: holder, sources: [account] }, { version: 5, occurredAt: at(20) }),
+    ]);
+    const late = await sink.apply([
+      customerRecord({ goldenId: older, sources: [account] }, { version: 9, occurredAt: at(10) }),
+    ]);
+    const heldAfterLate = sf.record('Account', accountId)?.fields.ExternalId__c;
+    const moved = await sink.apply([
+      customerRecord({ goldenId: newer, sources: [account] }, { version: 1, occurredAt: at(30) }),
+    ]);
+
+    expect([held, late, moved]).toEqual([
+      [{ status: 'applied' }],
+      [{ status: 'stale' }],
+      [{ status: 'applied' }],
+    ]);
+    expect(heldAfterLate).toBe(holder);
+    expect(sf.record('Account', accountId)?.fields.ExternalId__c).toBe(newer);
+  });
+
   it('versions are kept per entity: an invoice does not make a later renewal of the same opportunity stale', async () => {
     const sink = sinkFor();
     const { opportunityId } = seedCrm();

@@ -195,6 +195,34 @@ describe('exactly once in effect, and never backwards', () => {
     expect(await organizationsWith(goldenId)).toEqual(before);
   });
 
+  it('after a merge or unmerge moved an organization to another golden id, a late record of the old one does not take it back', async () => {
+    const sink = sinkFor();
+    const orgId = zd.seed({ name: uniqueName() });
+    const linked = [
+      { system: 'zendesk' as const, instance: 'acme', entity: 'organization', id: String(orgId) },
+    ];
+    const [older, holder, newer] = [randomUUID(), randomUUID(), randomUUID()];
+    const at = (minute: number) => Date.UTC(2026, 10, 1, 12, minute);
+    const customer = (goldenId: string, minute: number) =>
+      customerRecord(
+        { goldenId, legalName: uniqueName(), sources: linked },
+        { version: 3, occurredAt: at(minute) },
+      );
+
+    const held = await sink.apply([customer(holder, 20)]);
+    const late = await sink.apply([customer(older, 10)]);
+    const heldAfterLate = zd.organization(orgId)?.external_id;
+    const moved = await sink.apply([customer(newer, 30)]);
+
+    expect([held, late, moved]).toEqual([
+      [{ status: 'applied' }],
+      [{ status: 'stale' }],
+      [{ status: 'applied' }],
+    ]);
+    expect(heldAfterLate).toBe(holder);
+    expect(zd.organization(orgId)?.external_id).toBe(newer);
+  });
+
   it('an older entitlement version after a newer one is stale and changes nothing', async () => {
     const sink = sinkFor();
     const goldenId = randomUUID();

@@ -23,12 +23,13 @@ describe('customer → organization', () => {
             { system: 'erp', instance: null, entity: 'customer', id: 'C-5' },
           ],
         },
-        { version: 4 },
+        { version: 4, occurredAt: Date.UTC(2026, 10, 30) },
       ),
     );
     expect(plan).toEqual({
       kind: 'organization',
       goldenId: GOLDEN,
+      occurredAt: Date.UTC(2026, 10, 30),
       linkedOrganizationIds: ['360000000001', '360000000002'],
       name: 'Acme',
       domain: 'acme.example',
