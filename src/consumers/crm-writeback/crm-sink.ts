@@ -44,6 +44,17 @@ interface TargetRecord {
 
 type WriteResult = 'applied' | 'duplicate' | 'stale';
 
+/** Tuning shared by the SaaS sinks. */
+export interface SaasSinkOptions {
+  /**
+   * How long one `apply` call may go on starting new records (ms); at least one record is always
+   * attempted. Well under the runner's bound of one call (60 s by default). Default 20 s.
+   */
+  applyBudgetMs?: number;
+}
+
+export const DEFAULT_APPLY_BUDGET_MS = 20_000;
+
 export class CrmWritebackSink implements Sink {
   readonly target = CRM_TARGET;
   readonly groupId = GroupIds.crmWritebackSink;
@@ -51,14 +62,21 @@ export class CrmWritebackSink implements Sink {
   private readonly client: SalesforceClient;
   private readonly logger: Logger;
 
-  constructor(client: SalesforceClient, logger: Logger) {
+  private readonly applyBudgetMs: number;
+
+  constructor(client: SalesforceClient, logger: Logger, options: SaasSinkOptions = {}) {
     this.client = client;
     this.logger = logger.child({ target: CRM_TARGET });
+    this.applyBudgetMs = options.applyBudgetMs ?? DEFAULT_APPLY_BUDGET_MS;
   }
 
   async apply(records: readonly SinkRecord[]): Promise<SinkOutcome[]> {
     const outcomes: SinkOutcome[] = [];
+    const started = Date.now();
     for (const record of records) {
+      // One HTTP record after the other can outlast the runner's bound of one call: past the budget
+      // the rest is left unanswered, and the runner hands it over again.
+      if (outcomes.length > 0 && Date.now() - started >= this.applyBudgetMs) break;
       const outcome = await this.applyOne(record);
       outcomes.push(outcome);
       if (outcome.status === 'failed') break;

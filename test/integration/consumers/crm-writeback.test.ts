@@ -477,6 +477,22 @@ describe('every answer has a class', () => {
   });
 });
 
+describe('one call stays within its time budget', () => {
+  it('past the budget the rest of the records is left unanswered (at least one is always attempted)', async () => {
+    const client = new SalesforceClient(
+      { loginUrl: sf.url, ...APP, apiVersion: 'v60.0', timeoutMs: 5_000 },
+      logger,
+    );
+    const sink = new CrmWritebackSink(client, logger, { applyBudgetMs: 0 });
+    const { accountId } = seedCrm();
+    const account = { system: 'salesforce' as const, instance: null, entity: 'account', id: accountId };
+    const records = [1, 2, 3].map((version) =>
+      customerRecord({ goldenId: randomUUID(), sources: [account] }, { version }),
+    );
+    expect(await sink.apply(records)).toEqual([{ status: 'applied' }]);
+  });
+});
+
 describe('probe', () => {
   it('resolves while the CRM answers and rejects with a retriable error while it is down', async () => {
     const sink = sinkFor();

@@ -325,6 +325,21 @@ describe('every answer has a class', () => {
   });
 });
 
+describe('one call stays within its time budget', () => {
+  it('past the budget the rest of the records is left unanswered (at least one is always attempted)', async () => {
+    const client = new ZendeskClient({
+      url: zd.url,
+      credentials: { kind: 'oauth', token: TOKEN },
+      timeoutMs: 5_000,
+    });
+    const sink = new SupportEntitlementSink(client, logger, { applyBudgetMs: 0 });
+    const records = [1, 2, 3].map(() =>
+      customerRecord({ goldenId: randomUUID(), legalName: uniqueName() }, { version: 1 }),
+    );
+    expect(await sink.apply(records)).toEqual([{ status: 'applied' }]);
+  });
+});
+
 describe('probe', () => {
   it('resolves while Zendesk answers with every field the sink writes, rejects retriably while it is down', async () => {
     const sink = sinkFor();
