@@ -4,6 +4,12 @@
  * Scale a role by starting more processes with the same role.
  */
 import { Option, type Command } from 'commander';
+import {
+  erpRestSinkFactory,
+  erpSqlSinkFactory,
+  startSink,
+  type SinkFactory,
+} from '../../consumers/sink-service.ts';
 import { startProcessing } from '../../processors/process-service.ts';
 import { startIngest } from '../../producers/ingest-service.ts';
 import { loadConfig, type Config } from '../../runtime/config.ts';
@@ -15,6 +21,15 @@ interface Role {
   description: string;
   dependencies: readonly Dependency[];
   start(host: ServiceHost, config: Config, logger: Logger): Promise<void>;
+}
+
+/** A sink role: one consumer group writing canonical records to one target (src/consumers). */
+function sinkRole(description: string, createSink: SinkFactory): Role {
+  return {
+    description,
+    dependencies: ['kafka', 'registry', 'redis'],
+    start: (host, config, logger) => startSink(host, config, logger, createSink),
+  };
 }
 
 const ROLES: Record<string, Role> = {
@@ -40,6 +55,17 @@ const ROLES: Record<string, Role> = {
     dependencies: ['kafka', 'registry', 'redis'],
     start: (host, config, logger) => startProcessing(host, config, logger),
   },
+  'sink-erp-rest': sinkRole(
+    'customers, contracts, orders and invoices to the ERP through its REST API (group erp-rest-sink)',
+    erpRestSinkFactory,
+  ),
+  'sink-erp-sql': sinkRole(
+    'customers, orders and invoices into the ERP interface tables in PostgreSQL (group erp-sql-sink)',
+    erpSqlSinkFactory,
+  ),
+  // The SaaS write-backs go here the same way: 'sink-crm' (group crm-writeback-sink) and
+  // 'sink-support' (group support-entitlement-sink), each `sinkRole(description, factory)` with a
+  // SinkFactory from src/consumers/crm-writeback/ and src/consumers/support-entitlement/.
 };
 
 export function registerRun(program: Command): void {
@@ -54,7 +80,7 @@ export function registerRun(program: Command): void {
     .addHelpText(
       'after',
       `\nRoles:\n${Object.entries(ROLES)
-        .map(([name, role]) => `  ${name.padEnd(8)} ${role.description}`)
+        .map(([name, role]) => `  ${name.padEnd(13)} ${role.description}`)
         .join('\n')}`,
     )
     .action(async (options: { role: string }) => {

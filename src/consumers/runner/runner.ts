@@ -83,6 +83,11 @@ export interface SinkRunnerOptions {
   /** Waits up to this long happen in the handler; longer ones pause the partition (ms). Default 1 s. */
   inlineWaitMs?: number;
   sessionTimeoutMs?: number;
+  /**
+   * Called when the consumer has stopped for good (a non-retriable crash, or the restart budget
+   * spent: kafkajs #1271, #1513): the process should exit so that its supervisor restarts it.
+   */
+  onFatal?: (error: SynclineError) => void;
 }
 
 export interface SinkRunner {
@@ -163,6 +168,9 @@ export function createSinkRunner(options: SinkRunnerOptions): SinkRunner {
   let gaugeTimer: NodeJS.Timeout | undefined;
 
   metrics?.circuitOpen.set({ target }, 0);
+  consumer.onCrash((crash) => {
+    if (!crash.restarting && !closing) options.onFatal?.(crash.error);
+  });
 
   function updateParkingGauges(): void {
     if (!metrics) return;
@@ -228,6 +236,9 @@ export function createSinkRunner(options: SinkRunnerOptions): SinkRunner {
     if (closing) return;
     circuit = 'closed';
     metrics?.circuitOpen.set({ target }, 0);
+    consumer.onCrash((crash) => {
+      if (!crash.restarting && !closing) options.onFatal?.(crash.error);
+    });
     // Back-off budgets spent against a target that was down say nothing about the records.
     attempts.clear();
     logger.info({ partitions: holds.size }, 'target answers again: circuit closed, partitions resumed');
