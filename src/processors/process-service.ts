@@ -10,7 +10,7 @@ import { createProcessor, type PipelineMapping } from './pipeline/processor.ts';
 import { createKafkajsBus } from '../runtime/bus/kafkajs.ts';
 import type { Config } from '../runtime/config.ts';
 import type { Logger } from '../runtime/logger.ts';
-import { closeRedis, createRedis } from '../runtime/redis.ts';
+import { closeRedis, createRedis, type RedisClientOptions } from '../runtime/redis.ts';
 import type { ServiceHost } from '../runtime/service-host.ts';
 import { loadCatalog } from '../schemas/catalog.ts';
 import { RegistryClient } from '../schemas/registry-client.ts';
@@ -19,13 +19,22 @@ import { bindingsFromCatalog, Serde } from '../schemas/serde.ts';
 /** Key prefix of the golden records, blocking index and xref in Redis. */
 export const MATCH_PREFIX = 'syncline:mdm:';
 
+/**
+ * The processor's Redis client: fails commands fast while Redis is away (the pipeline then pauses)
+ * and reconnects by itself (createRedis); auto-pipelining sends the commands issued together (a
+ * chunk's claims, versions and golden-id look-ups, another partition's work) in one socket write.
+ */
+export const PROCESSOR_REDIS: RedisClientOptions = {
+  name: 'syncline-processor',
+  overrides: { enableAutoPipelining: true },
+};
+
 /** The real mappers; a topic without one gives undefined, which the pipeline dead-letters. */
 export const canonicalMapping: PipelineMapping = { mapperFor: findMapper, canonicalCustomerOf };
 
 export async function startProcessing(host: ServiceHost, config: Config, logger: Logger): Promise<void> {
   const log = logger.child({ role: 'process' });
-  // Fails commands fast while Redis is away (the pipeline then pauses) and reconnects by itself.
-  const redis = createRedis(config, log, { name: 'syncline-processor' });
+  const redis = createRedis(config, log, PROCESSOR_REDIS);
   const processor = createProcessor({
     // With the host's registry: consumer lag, records and produce metrics of the processor's group.
     bus: createKafkajsBus(config, log, { metrics: host.metrics, clientSuffix: 'process' }),

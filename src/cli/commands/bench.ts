@@ -6,7 +6,9 @@
 import type { Command } from 'commander';
 import { formatSerdeBench, runSerdeBench } from '../../bench/serde.ts';
 import { formatIngestBench, runIngestBench } from '../../bench/ingest.ts';
+import { formatProcessBench, runProcessBench } from '../../bench/process.ts';
 import { registerMatchScenario } from './bench-match.ts';
+import { registerSinkScenario } from './bench-sink.ts';
 import { loadConfig } from '../../runtime/config.ts';
 import { printJson, Progress, say } from '../output.ts';
 
@@ -72,11 +74,46 @@ const registerIngestScenario: RegisterScenario = (bench) => {
     });
 };
 
+const registerProcessScenario: RegisterScenario = (bench) => {
+  bench
+    .command('process')
+    .description(
+      'Records/s through the processing pipeline (decode, map, match-merge, idempotency, encode, produce at acks=all) beside a bare kafkajs consume-produce passthrough of the same records, in one run; reports the ratio (goal >= 0.6)',
+    )
+    .option('--json', 'print one JSON object on stdout')
+    .option('--records <n>', 'measured simulated raw records', positiveInt, 4000)
+    .option('--warmup <n>', 'uncounted warm-up records per pipeline', positiveInt, 1000)
+    .option('--seed <seed>', 'seed of the simulated population', 'bench-process')
+    .option('--partitions <n>', 'partitions per private topic', positiveInt, 3)
+    .action(
+      async (options: {
+        json?: boolean;
+        records: number;
+        warmup: number;
+        seed: string;
+        partitions: number;
+      }) => {
+        const report = await runProcessBench({
+          config: loadConfig(),
+          records: Math.max(1, options.records),
+          warmupRecords: options.warmup,
+          seed: options.seed,
+          partitions: Math.max(1, options.partitions),
+          onProgress: (message) => process.stderr.write(`bench process: ${message}\n`),
+        });
+        if (options.json) printJson(report);
+        else say(formatProcessBench(report));
+      },
+    );
+};
+
 /** Every benchmark scenario. A new scenario is one function here (or imported from its module). */
 export const scenarios: RegisterScenario[] = [
   registerSerdeScenario,
   registerIngestScenario,
   registerMatchScenario,
+  registerSinkScenario,
+  registerProcessScenario,
 ];
 
 export function registerBench(program: Command): void {

@@ -1,0 +1,443 @@
+/**
+ * `syncline bench process`: records per second through the real processing pipeline (decode →
+ * canonical mapping → match-merge → idempotency → encode → produce with acks=all), beside a bare
+ * kafkajs consume → produce passthrough of the same records, in one run, and the ratio of the two
+ * (the goal is at least 0.6).
+ *
+ * The records are the simulator's: the webhook bodies of a seeded population, taken apart by the
+ * real connectors into raw records, encoded once before anything is measured. Both pipelines
+ * consume the same raw topics in groups of their own, in lockstep phases: a phase's records are
+ * published while both consumers are held at a gate; then each pipeline in turn is let through and
+ * timed from the gate opening to its last record marked done. Phases: a warm-up (uncounted), then
+ * the measured records in two steps, customer records (CRM accounts, billing customers, support
+ * organisations) first and everything else second, so that a contract or invoice never waits for
+ * a customer still in flight on another topic (which measures a pause, not the pipeline).
+ * Topics, schema subjects, groups and Redis keys are private to the run and removed afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import { Registry } from 'prom-client';
+import { MatchEngine } from '../processors/match-merge/engine.ts';
+import { RedisMatchStore } from '../processors/match-merge/store.ts';
+import { createProcessor, type Processor } from '../processors/pipeline/processor.ts';
+import { canonicalMapping, PROCESSOR_REDIS } from '../processors/process-service.ts';
+import { SalesforceWebhookSource } from '../producers/salesforce/salesforce-webhook-source.ts';
+import { scriptWebhooks } from '../producers/simulator/event-script.ts';
+import { generatePopulation } from '../producers/simulator/population.ts';
+import type { RawEvent, WebhookSource } from '../producers/source.ts';
+import { StripeWebhookSource } from '../producers/stripe/stripe-webhook-source.ts';
+import { ZendeskWebhookSource } from '../producers/zendesk/zendesk-webhook-source.ts';
+import { createKafkajsBus } from '../runtime/bus/kafkajs.ts';
+import type { BatchHandler, EventBus, IncomingBatch } from '../runtime/bus/types.ts';
+import type { Config } from '../runtime/config.ts';
+import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
+import { createKafka } from '../runtime/kafka.ts';
+import { createLogger } from '../runtime/logger.ts';
+import { closeRedis, createRedis } from '../runtime/redis.ts';
+import { loadCatalog } from '../schemas/catalog.ts';
+import { RegistryClient } from '../schemas/registry-client.ts';
+import { bindingsFromCatalog, Serde } from '../schemas/serde.ts';
+import { createTopicsReady } from '../topology/create-topics.ts';
+import { dlqTopicOf, GroupIds, retryTopicOf, TopicNames } from '../topology/topics.ts';
+
+export interface ProcessBenchOptions {
+  config: Config;
+  /** Measured records. Default 4000. */
+  records?: number;
+  /** Uncounted records processed first by each pipeline. Default 1000. */
+  warmupRecords?: number;
+  /** Seed of the simulated population. Default `bench-process`. */
+  seed?: string;
+  /** Partitions per topic. Default 3. */
+  partitions?: number;
+  onProgress?: (message: string) => void;
+}
+
+export interface ProcessBenchRun {
+  pipeline: 'syncline' | 'bare';
+  records: number;
+  seconds: number;
+  recordsPerSecond: number;
+  /** Seconds per measured phase (customers, then the rest). */
+  phaseSeconds: { customers: number; others: number };
+}
+
+export interface ProcessBenchReport {
+  scenario: 'process';
+  seed: string;
+  records: number;
+  warmupRecords: number;
+  partitions: number;
+  /** Measured records by raw topic. */
+  recordsByTopic: Record<string, number>;
+  acks: 'all';
+  syncline: ProcessBenchRun & {
+    /** Records produced by the pipeline (canonical and mdm) and records dead-lettered. */
+    outputs: number;
+    deadLettered: number;
+  };
+  bare: ProcessBenchRun;
+  /** syncline ÷ bare records per second. */
+  ratio: number;
+  goal: number;
+  meetsGoal: boolean;
+}
+
+const GOAL = 0.6;
+const IDENTITY_TOPICS: ReadonlySet<string> = new Set([
+  TopicNames.raw.salesforceAccount,
+  TopicNames.raw.stripeCustomer,
+  TopicNames.raw.zendeskOrganization,
+  TopicNames.raw.erpCustomer,
+]);
+
+/** The simulator's raw records, as the connectors build them, in script order. */
+export function simulatedRawRecords(count: number, seed: string): RawEvent[] {
+  const sources: Record<string, WebhookSource> = {
+    stripe: new StripeWebhookSource({ secrets: ['bench'] }),
+    salesforce: new SalesforceWebhookSource({ secrets: ['bench'] }),
+    zendesk: new ZendeskWebhookSource({ secrets: ['bench'] }),
+  };
+  const receivedAt = new Date(Date.UTC(2026, 0, 5, 8, 0, 0));
+  const records: RawEvent[] = [];
+  // About a dozen consumed webhooks per company; grow the population until there are enough.
+  for (let companies = Math.max(10, Math.ceil(count / 8)); records.length < count; companies *= 2) {
+    records.length = 0;
+    for (const webhook of scriptWebhooks(generatePopulation({ companies, seed }), seed)) {
+      if (!webhook.consumed) continue;
+      const source = sources[webhook.platform];
+      const parsed = source?.parse(JSON.parse(webhook.body));
+      if (!source || parsed?.kind !== 'event') continue;
+      records.push(...source.toRawEvents(parsed.event, { receivedAt }));
+      if (records.length >= count) break;
+    }
+  }
+  return records.slice(0, count);
+}
+
+/** Holds batches until opened; counts records marked done. */
+class Gate {
+  #open = false;
+  done = 0;
+  openedAt = 0;
+  lastDoneAt = 0;
+
+  open(): void {
+    this.done = 0;
+    this.openedAt = performance.now();
+    this.#open = true;
+  }
+
+  close(): void {
+    this.#open = false;
+  }
+
+  /** Waits until open, heartbeating so that a held member is not evicted. */
+  async pass(heartbeat: () => Promise<void>): Promise<void> {
+    while (!this.#open) {
+      await sleep(20);
+      await heartbeat().catch(() => undefined);
+    }
+  }
+
+  marked(count = 1): void {
+    this.done += count;
+    this.lastDoneAt = performance.now();
+  }
+
+  async until(count: number, what: string, timeoutMs = 300_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.done < count) {
+      if (Date.now() > deadline)
+        throw SynclineError.retriable(ErrorCodes.TIMEOUT, `${what}: ${this.done} of ${count} records done`, {
+          part: 'bench',
+        });
+      await sleep(5);
+    }
+    return (this.lastDoneAt - this.openedAt) / 1000;
+  }
+}
+
+/** The bus, with every batch of its consumers held at `gate` and every record marked counted. */
+function gatedBus(bus: EventBus, gate: Gate): EventBus {
+  return {
+    producer: (options) => bus.producer(options),
+    health: () => bus.health(),
+    consumer: (options) => {
+      const consumer = bus.consumer({ ...options, sessionTimeoutMs: 60_000 });
+      return {
+        connect: () => consumer.connect(),
+        pause: (targets) => consumer.pause(targets),
+        resume: (targets) => consumer.resume(targets),
+        seek: (topic, partition, offset) => consumer.seek(topic, partition, offset),
+        onCrash: (listener) => consumer.onCrash(listener),
+        close: () => consumer.close(),
+        run: (handler: BatchHandler) =>
+          consumer.run(async (batch: IncomingBatch) => {
+            await gate.pass(() => batch.heartbeat());
+            await handler({
+              topic: batch.topic,
+              partition: batch.partition,
+              records: batch.records,
+              markDone: (record) => {
+                batch.markDone(record);
+                gate.marked();
+              },
+              heartbeat: () => batch.heartbeat(),
+              isRunning: () => batch.isRunning(),
+              isStale: () => batch.isStale(),
+              pause: () => batch.pause(),
+            });
+          }),
+      };
+    },
+  };
+}
+
+/** The bare passthrough: kafkajs eachBatch, one acks=all send per batch, resolve, commit. */
+async function startBare(kafka: Kafka, topics: string[], outTopic: string, groupId: string, gate: Gate) {
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 60_000, maxWaitTimeInMs: 1000 });
+  await consumer.connect();
+  await consumer.subscribe({ topics, fromBeginning: true });
+  await consumer.run({
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 2,
+    eachBatch: async (payload) => {
+      const { batch } = payload;
+      const heartbeat = (): Promise<void> => payload.heartbeat();
+      await gate.pass(heartbeat);
+      await producer.send({
+        topic: outTopic,
+        acks: -1,
+        messages: batch.messages.map((message) => ({
+          key: message.key,
+          value: message.value,
+          headers: message.headers ?? {},
+        })),
+      });
+      for (const message of batch.messages) payload.resolveOffset(message.offset);
+      gate.marked(batch.messages.length);
+      await payload.commitOffsetsIfNecessary();
+      await heartbeat();
+    },
+  });
+  return {
+    async stop() {
+      await consumer.disconnect();
+      await producer.disconnect();
+    },
+  };
+}
+
+export async function runProcessBench(options: ProcessBenchOptions): Promise<ProcessBenchReport> {
+  const { config } = options;
+  const measured = options.records ?? 4000;
+  const warmup = options.warmupRecords ?? 1000;
+  const seed = options.seed ?? 'bench-process';
+  const partitions = options.partitions ?? 3;
+  const progress = options.onProgress ?? (() => undefined);
+  const logger = createLogger({ level: 'warn', name: 'bench-process' });
+  const kafka = createKafka(config, logger, 'bench-process');
+  const prefix = `bench-process-${randomBytes(4).toString('hex')}.`;
+  const topicOf = (topic: string): string => `${prefix}${topic}`;
+  const catalog = loadCatalog({ prefix });
+  const registry = new RegistryClient({ url: config.schemaRegistryUrl });
+  const schemaTopics = [
+    ...Object.values(TopicNames.raw),
+    ...Object.values(TopicNames.canonical),
+    ...Object.values(TopicNames.mdm),
+  ].map(topicOf);
+  const bareOut = topicOf('bare.passthrough');
+  const allTopics = [
+    ...schemaTopics,
+    topicOf(dlqTopicOf(GroupIds.processor)),
+    topicOf(retryTopicOf(GroupIds.processor)),
+    bareOut,
+  ];
+  const bindings = new Map(
+    [...bindingsFromCatalog(catalog)].filter(([topic]) => schemaTopics.includes(topic)),
+  );
+  const redis = createRedis(config, logger, PROCESSOR_REDIS); // as `syncline run --role process`
+  const redisPrefix = `bench:process:${randomBytes(4).toString('hex')}:`;
+  const store = new RedisMatchStore({ redis, prefix: `${redisPrefix}mdm:` });
+  const bareGroup = `${prefix}bare-passthrough`;
+  let processor: Processor | undefined;
+  let bare: { stop(): Promise<void> } | undefined;
+
+  progress(`generating ${warmup + measured} raw records (seed ${seed})`);
+  const records = simulatedRawRecords(warmup + measured, seed);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    progress('creating private topics and schema subjects');
+    await createTopicsReady(
+      admin,
+      allTopics.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+    );
+    for (const binding of bindings.values()) await registry.register(binding.subject, binding.writer.text);
+    const serde = new Serde({ source: registry, bindings });
+    const encoded = await Promise.all(
+      records.map(async (record) => ({
+        topic: topicOf(record.topic),
+        contract: record.topic,
+        key: record.key,
+        value: await serde.encode(topicOf(record.topic), record.value),
+      })),
+    );
+    const publisher = kafka.producer({ allowAutoTopicCreation: false });
+    await publisher.connect();
+    const publish = async (slice: typeof encoded): Promise<void> => {
+      const byTopic = new Map<string, { key: string; value: Buffer }[]>();
+      for (const record of slice) {
+        const list = byTopic.get(record.topic) ?? [];
+        list.push({ key: record.key, value: record.value });
+        byTopic.set(record.topic, list);
+      }
+      await publisher.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+      });
+    };
+
+    const syncGate = new Gate();
+    const bareGate = new Gate();
+    const metrics = new Registry();
+    processor = createProcessor({
+      bus: gatedBus(createKafkajsBus(config, logger, { metrics, clientSuffix: 'bench-process' }), syncGate),
+      redis,
+      serde,
+      engine: new MatchEngine({ store }),
+      mapping: canonicalMapping,
+      logger,
+      metrics,
+      topicPrefix: prefix,
+      redisPrefix,
+      // A draft whose customer is not among the records goes to the DLQ at once instead of waiting.
+      unknownCustomerWindowMs: 0,
+    });
+    await processor.start();
+    bare = await startBare(kafka, Object.values(TopicNames.raw).map(topicOf), bareOut, bareGroup, bareGate);
+
+    /** One phase: publish while both are held, then time each pipeline in turn. */
+    const phase = async (
+      name: string,
+      slice: typeof encoded,
+    ): Promise<{ syncline: number; bare: number }> => {
+      syncGate.close();
+      bareGate.close();
+      await publish(slice);
+      progress(`${name}: syncline pipeline, ${slice.length} records`);
+      syncGate.open();
+      const syncSeconds = await syncGate.until(slice.length, `${name} (syncline)`);
+      progress(`${name}: bare passthrough, ${slice.length} records`);
+      bareGate.open();
+      const bareSeconds = await bareGate.until(slice.length, `${name} (bare)`);
+      return { syncline: syncSeconds, bare: bareSeconds };
+    };
+
+    const warm = encoded.slice(0, warmup);
+    const counted = encoded.slice(warmup);
+    const isIdentity = (record: (typeof encoded)[number]): boolean => IDENTITY_TOPICS.has(record.contract);
+    await phase('warm-up customers', warm.filter(isIdentity));
+    await phase(
+      'warm-up others',
+      warm.filter((record) => !isIdentity(record)),
+    );
+    const outputsBefore = await counterSum(metrics, 'syncline_processor_records_total', 'out');
+    const dlqBefore = await counterSum(metrics, 'syncline_processor_records_total', 'dlq');
+    const customers = await phase('measured customers', counted.filter(isIdentity));
+    const others = await phase(
+      'measured others',
+      counted.filter((record) => !isIdentity(record)),
+    );
+    await publisher.disconnect();
+
+    const run = (pipeline: 'syncline' | 'bare'): ProcessBenchRun => {
+      const seconds = customers[pipeline] + others[pipeline];
+      return {
+        pipeline,
+        records: counted.length,
+        seconds: round(seconds, 3),
+        recordsPerSecond: Math.round(counted.length / seconds),
+        phaseSeconds: { customers: round(customers[pipeline], 3), others: round(others[pipeline], 3) },
+      };
+    };
+    const syncline = {
+      ...run('syncline'),
+      outputs: (await counterSum(metrics, 'syncline_processor_records_total', 'out')) - outputsBefore,
+      deadLettered: (await counterSum(metrics, 'syncline_processor_records_total', 'dlq')) - dlqBefore,
+    };
+    const bareRun = run('bare');
+    const ratio = round(syncline.recordsPerSecond / Math.max(bareRun.recordsPerSecond, 1), 2);
+    const recordsByTopic: Record<string, number> = {};
+    for (const record of counted)
+      recordsByTopic[record.contract] = (recordsByTopic[record.contract] ?? 0) + 1;
+    return {
+      scenario: 'process',
+      seed,
+      records: counted.length,
+      warmupRecords: warm.length,
+      partitions,
+      recordsByTopic,
+      acks: 'all',
+      syncline,
+      bare: bareRun,
+      ratio,
+      goal: GOAL,
+      meetsGoal: ratio >= GOAL,
+    };
+  } finally {
+    progress('removing private topics, subjects, groups and Redis keys');
+    await processor?.close().catch(() => undefined);
+    await bare?.stop().catch(() => undefined);
+    await admin.deleteTopics({ topics: allTopics }).catch(() => undefined);
+    await admin.deleteGroups([`${prefix}${GroupIds.processor}`, bareGroup]).catch(() => undefined);
+    await admin.disconnect();
+    for (const binding of bindings.values()) {
+      await registry.deleteSubject(binding.subject).catch(() => undefined);
+      await registry.deleteSubject(binding.subject, true).catch(() => undefined);
+    }
+    await store.deleteAll().catch(() => undefined);
+    await deleteKeys(redis, redisPrefix).catch(() => undefined);
+    await closeRedis(redis);
+  }
+}
+
+export function formatProcessBench(report: ProcessBenchReport): string {
+  const row = (run: ProcessBenchRun): string =>
+    `${run.pipeline.padEnd(9)} ${String(run.recordsPerSecond).padStart(8)} records/s   ${run.records} records in ${run.seconds.toFixed(2)} s (customers ${run.phaseSeconds.customers.toFixed(2)} s, others ${run.phaseSeconds.others.toFixed(2)} s)`;
+  return [
+    `bench process: ${report.records} simulated raw records (seed ${report.seed}, ${report.warmupRecords} warm-up), ${report.partitions} partitions per topic, acks=all`,
+    `  ${Object.entries(report.recordsByTopic)
+      .map(([topic, count]) => `${topic} ${count}`)
+      .join(', ')}`,
+    row(report.syncline),
+    `          ${report.syncline.outputs} records produced, ${report.syncline.deadLettered} dead-lettered`,
+    row(report.bare),
+    `ratio     ${report.ratio.toFixed(2)} (goal >= ${report.goal}: ${report.meetsGoal ? 'met' : 'NOT met'})`,
+  ].join('\n');
+}
+
+async function counterSum(registry: Registry, name: string, outcome: string): Promise<number> {
+  const metric = await registry.getSingleMetric(name)?.get();
+  return (metric?.values ?? [])
+    .filter((value) => value.labels.outcome === outcome)
+    .reduce((sum, value) => sum + value.value, 0);
+}
+
+async function deleteKeys(redis: ReturnType<typeof createRedis>, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
