@@ -5,7 +5,7 @@
  * does (see src/processors/match-merge/steward-service.ts); `rebuild` restores the Redis state from
  * the `mdm.*` topics after Redis lost it.
  */
-import { userInfo } from 'node:os';
+import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { Redis } from 'ioredis';
 import { MatchEngine } from '../../processors/match-merge/engine.ts';
@@ -18,9 +18,12 @@ import {
   validateDecision,
   validateUnmerge,
   type ReviewView,
+  type StewardAuditEntry,
   type StewardOutcome,
 } from '../../processors/match-merge/steward-service.ts';
 import { RedisMatchStore } from '../../processors/match-merge/store.ts';
+import { audit, cliActor } from '../../ops/audit/audit.ts';
+import { closeOpsContext, createOpsContext, type OpsContext } from '../../ops/ops-context.ts';
 import { MATCH_PREFIX } from '../../processors/process-service.ts';
 import { createKafkajsBus } from '../../runtime/bus/kafkajs.ts';
 import { loadConfig, type Config } from '../../runtime/config.ts';
@@ -30,6 +33,7 @@ import { createLogger, type Logger } from '../../runtime/logger.ts';
 import { loadCatalog } from '../../schemas/catalog.ts';
 import { RegistryClient } from '../../schemas/registry-client.ts';
 import { bindingsFromCatalog, Serde } from '../../schemas/serde.ts';
+import { GroupIds, TopicNames } from '../../topology/topics.ts';
 import { integerOption } from '../foreground.ts';
 import { printJson, printJsonLine, Progress, say } from '../output.ts';
 
@@ -172,6 +176,28 @@ export function registerMdm(program: Command): void {
         });
         progress.done(`${report.goldens} golden records`);
         logger.info({ actor: options.actor, action: 'mdm-rebuild', ...report }, 'match-merge state rebuilt');
+        const ops = createOpsContext(config, createLogger({ name: 'syncline-mdm', level: 'error' }), {
+          kafka,
+        });
+        try {
+          await audit(ops, {
+            action: 'MDM_REBUILD',
+            actor: cliActor(options.actor),
+            group: GroupIds.processor,
+            topic: TopicNames.mdm.golden,
+            count: report.goldens,
+            outcome: 'SUCCEEDED',
+            correlationId: randomUUID(),
+            details: {
+              goldens: String(report.goldens),
+              xrefs: String(report.xrefs),
+              openReviews: String(report.openReviews),
+              replaced: String(options.replace === true),
+            },
+          });
+        } finally {
+          await closeOpsContext(ops);
+        }
         if (json) {
           printJson(report);
           return;
@@ -234,15 +260,37 @@ async function withSteward(work: (service: StewardService) => Promise<void>): Pr
     // steward's business: only its errors are shown.
     const busLogger = createLogger({ name: 'syncline-mdm', level: 'error' });
     const producer = createKafkajsBus(config, busLogger, { clientSuffix: 'mdm-steward' }).producer();
+    const ops = createOpsContext(config, busLogger);
     await producer.connect();
     try {
-      const service = new StewardService({ engine, producer, serde, logger });
+      const service = new StewardService({
+        engine,
+        producer,
+        serde,
+        logger,
+        audit: (entry) => auditSteward(ops, entry),
+      });
       const republished = await service.publishPending();
       if (republished > 0) say(`published ${republished} earlier steward action(s) left pending`, true);
       await work(service);
     } finally {
       await producer.close();
+      await closeOpsContext(ops);
     }
+  });
+}
+
+/** A steward's action on the audit trail (`ops.audit`), keyed by the group that keeps the state. */
+export async function auditSteward(ops: OpsContext, entry: StewardAuditEntry): Promise<void> {
+  await audit(ops, {
+    action: entry.action,
+    actor: cliActor(entry.actor),
+    group: GroupIds.processor,
+    topic: TopicNames.mdm.golden,
+    count: entry.count,
+    outcome: 'SUCCEEDED',
+    correlationId: entry.correlationId,
+    details: entry.details,
   });
 }
 
@@ -380,11 +428,7 @@ function printOutcome(outcome: StewardOutcome, json: boolean): void {
 // -- small helpers ----------------------------------------------------------------------------
 
 function defaultActor(): string {
-  try {
-    return userInfo().username || 'unknown';
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
+  return cliActor().name;
 }
 
 function usage(message: string): SynclineError {

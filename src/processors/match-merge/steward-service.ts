@@ -43,6 +43,22 @@ export interface StewardServiceOptions {
   topicPrefix?: string;
   /** The `canonical.customer` value of a golden record; default the real canonical mapping. */
   canonicalCustomerOf?: (golden: GoldenRecord, context: BuildContext) => Record<string, unknown>;
+  /**
+   * Records a published action on the audit trail (`ops.audit`, see src/ops/audit): called after
+   * the publish, with what the action did. Without it, the log line is the only record.
+   */
+  audit?: (entry: StewardAuditEntry) => Promise<void>;
+}
+
+/** What the audit trail keeps of a steward's action. */
+export interface StewardAuditEntry {
+  action: 'UNMERGE' | 'REVIEW_DECISION';
+  actor: string;
+  correlationId: string;
+  /** Records published. */
+  count: number;
+  /** Ids only: golden ids, source keys, the review id and the decision. */
+  details: Record<string, string>;
 }
 
 export type StewardAction = 'unmerge' | 'approve' | 'reject';
@@ -91,6 +107,7 @@ export class StewardService {
   private readonly logger: Logger;
   private readonly prefix: string;
   private readonly canonicalCustomerOf: NonNullable<StewardServiceOptions['canonicalCustomerOf']>;
+  private readonly audit: StewardServiceOptions['audit'];
 
   constructor(options: StewardServiceOptions) {
     this.engine = options.engine;
@@ -99,6 +116,7 @@ export class StewardService {
     this.logger = options.logger.child({ component: 'mdm-steward' });
     this.prefix = options.topicPrefix ?? '';
     this.canonicalCustomerOf = options.canonicalCustomerOf ?? defaultCanonicalCustomerOf;
+    this.audit = options.audit;
   }
 
   /** Open reviews, oldest first, with the names of their candidates. */
@@ -193,6 +211,18 @@ export class StewardService {
       },
       'steward action published',
     );
+    await this.audit?.({
+      action: action === 'unmerge' ? 'UNMERGE' : 'REVIEW_DECISION',
+      actor,
+      correlationId,
+      count: records.length,
+      details: {
+        ...subject,
+        ...(action === 'unmerge' ? {} : { decision: action === 'approve' ? 'APPROVED' : 'REJECTED' }),
+        goldenId: outcome.golden.goldenId,
+        ...(outcome.other ? { otherGoldenId: outcome.other.goldenId } : {}),
+      },
+    });
     return outcome;
   }
 

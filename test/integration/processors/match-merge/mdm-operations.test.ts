@@ -12,6 +12,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { auditSteward } from '../../../../src/cli/commands/mdm.ts';
+import { closeOpsContext, createOpsContext, type OpsContext } from '../../../../src/ops/ops-context.ts';
 import type { MatchEngine } from '../../../../src/processors/match-merge/engine.ts';
 import { exportGoldenLines } from '../../../../src/processors/match-merge/golden-export.ts';
 import { rebuildFromTopics } from '../../../../src/processors/match-merge/rebuild-from-topics.ts';
@@ -21,6 +23,10 @@ import { createKafkajsBus } from '../../../../src/runtime/bus/kafkajs.ts';
 import { loadConfig } from '../../../../src/runtime/config.ts';
 import { createKafka } from '../../../../src/runtime/kafka.ts';
 import { createLogger } from '../../../../src/runtime/logger.ts';
+import { loadCatalog } from '../../../../src/schemas/catalog.ts';
+import type { AuditEvent } from '../../../../src/schemas/generated/ops.ts';
+import { RegistryClient } from '../../../../src/schemas/registry-client.ts';
+import { createTopicsReady } from '../../../../src/topology/create-topics.ts';
 import { TopicNames } from '../../../../src/topology/topics.ts';
 import { matchHarness, type MatchHarness } from '../../../support/match-merge.ts';
 import { createPipelineTopology, type PipelineTopology } from '../../../support/pipeline.ts';
@@ -65,6 +71,7 @@ const doubtfulOrg = { system: 'zendesk' as const, id: '9001', name: 'Nordwnid Lo
 let topology: PipelineTopology;
 let producer: EventProducer;
 let admin: Admin;
+let ops: OpsContext;
 
 interface Published {
   topic: string;
@@ -104,10 +111,25 @@ beforeAll(async () => {
   await producer.connect();
   admin = kafka.admin();
   await admin.connect();
+  // The audit topic of the private topology, with its subject, as `topology apply` and
+  // `schemas register` would make it.
+  const auditTopic = topology.topicOf(TopicNames.ops.audit);
+  await createTopicsReady(admin, [{ topic: auditTopic, numPartitions: 1, replicationFactor: 1 }]);
+  const entry = loadCatalog({ prefix: topology.prefix }).topic(auditTopic);
+  await new RegistryClient({ url: config.schemaRegistryUrl }).register(entry.subject, entry.text);
+  ops = createOpsContext(config, logger, { prefix: topology.prefix, kafka });
 }, 60_000);
 
 afterAll(async () => {
   await producer?.close();
+  if (ops) await closeOpsContext(ops);
+  const auditTopic = topology?.topicOf(TopicNames.ops.audit);
+  if (auditTopic) {
+    await admin.deleteTopics({ topics: [auditTopic] }).catch(() => undefined);
+    const registry = new RegistryClient({ url: config.schemaRegistryUrl });
+    await registry.deleteSubject(`${auditTopic}-value`).catch(() => undefined);
+    await registry.deleteSubject(`${auditTopic}-value`, true).catch(() => undefined);
+  }
   await admin?.disconnect();
   await topology?.cleanup();
 }, 60_000);
@@ -232,7 +254,15 @@ describe('mdm operations', () => {
     });
   });
 
-  it('unmerges a source record: two golden records, each published with its canonical customer', async () => {
+  it('unmerges a source record: two golden records, each published with its canonical customer, audited', async () => {
+    service = new StewardService({
+      engine,
+      producer,
+      serde: topology.serde,
+      logger,
+      topicPrefix: topology.prefix,
+      audit: (entry) => auditSteward(ops, entry),
+    });
     const golden = await engine.resolve(crm, { now: NOW });
     await engine.resolve(billing, { now: NOW });
     expect((await engine.resolve(erp, { now: NOW })).goldenId).toBe(golden.goldenId);
@@ -256,6 +286,27 @@ describe('mdm operations', () => {
     expect((await engine.goldenOf({ system: 'stripe', id: 'cus_NW' }))?.goldenId).toBe(
       outcome.golden.goldenId,
     );
+    // On the audit trail: who, what, on which golden records.
+    const auditTopic = topology.topicOf(TopicNames.ops.audit);
+    const audits = await Promise.all(
+      (await readTopic(kafka, auditTopic)).map(
+        async (record) => (await ops.serde.decode(auditTopic, record.value)) as AuditEvent,
+      ),
+    );
+    expect(audits.filter((entry) => entry.correlationId === outcome.correlationId)).toEqual([
+      expect.objectContaining({
+        action: 'UNMERGE',
+        actor: 'erin',
+        channel: 'CLI',
+        outcome: 'SUCCEEDED',
+        count: 5,
+        details: {
+          goldenId: outcome.golden.goldenId,
+          otherGoldenId: golden.goldenId,
+          source: 'stripe:cus_NW',
+        },
+      }),
+    ]);
   });
 
   it('refuses bad input with a one-line reason and publishes nothing', async () => {
