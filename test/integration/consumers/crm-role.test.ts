@@ -1,20 +1,22 @@
 /**
- * The `sink-crm` role end to end on the real broker, registry and Redis: canonical records produced
- * to (prefixed) canonical topics reach the Salesforce double through the shared sink runner and the
- * CRM write-back sink; a record Salesforce refuses for good lands in the group's DLQ; the role's
- * configuration is validated before anything connects.
+ * The `sink-crm` role's sink end to end on the real broker, registry and Redis: canonical records
+ * produced to (prefixed) canonical topics reach the Salesforce double through the shared sink runner
+ * and the sink the role's factory makes; a record Salesforce refuses for good lands in the group's
+ * DLQ; the role's configuration is validated before anything connects. (The role itself is
+ * `startSink` of src/consumers/sink-service.ts with this factory, which reads the unprefixed topics.)
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCrmWriteback } from '../../../src/consumers/crm-writeback/start-crm-writeback.ts';
-import type { SinkRunner } from '../../../src/consumers/runner/runner.ts';
+import { crmWritebackSinkFactory } from '../../../src/consumers/crm-writeback/start-crm-writeback.ts';
+import { createSinkRunner, type SinkRunner } from '../../../src/consumers/runner/runner.ts';
 import type { SinkRecord } from '../../../src/consumers/sink.ts';
+import { createKafkajsBus } from '../../../src/runtime/bus/kafkajs.ts';
 import { loadConfig } from '../../../src/runtime/config.ts';
 import { ErrorCodes, SynclineError } from '../../../src/runtime/errors.ts';
 import { createKafka } from '../../../src/runtime/kafka.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
-import { startServiceHost, type ServiceHost } from '../../../src/runtime/service-host.ts';
 import {
   startSalesforceSim,
   type SalesforceSim,
@@ -33,7 +35,8 @@ let kafka: Kafka;
 let topology: PipelineTopology;
 let producer: Producer;
 let sf: SalesforceSim;
-let host: ServiceHost;
+let redis: Redis;
+let redisPrefix: string;
 let runner: SinkRunner;
 let groupTopics: string[];
 
@@ -72,30 +75,34 @@ beforeAll(async () => {
   producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   sf = await startSalesforceSim({ tokens: ['sf-admin-token-role'], oauth: APP, logger });
-  host = await startServiceHost({
-    config,
-    logger,
-    dependencies: ['kafka', 'registry', 'redis'],
-    adminPort: 0,
-    handleSignals: false,
-    exit: () => undefined,
-  });
-  runner = await startCrmWriteback(host, config, logger, {
-    env: {
-      SALESFORCE_LOGIN_URL: sf.url,
-      SALESFORCE_CLIENT_ID: APP.clientId,
-      SALESFORCE_CLIENT_SECRET: APP.clientSecret,
-      SALESFORCE_TIMEOUT_MS: '3000',
-    },
-    topicPrefix: topology.prefix,
-    redisPrefix: `test:crm-role:${randomBytes(4).toString('hex')}:`,
+  // The role's own sink factory, in the shared runner, on an isolated topology.
+  const sink = await crmWritebackSinkFactory({
+    SALESFORCE_LOGIN_URL: sf.url,
+    SALESFORCE_CLIENT_ID: APP.clientId,
+    SALESFORCE_CLIENT_SECRET: APP.clientSecret,
+    SALESFORCE_TIMEOUT_MS: '3000',
+  })(config, logger);
+  redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+  redisPrefix = `test:crm-role:${randomBytes(4).toString('hex')}:`;
+  runner = createSinkRunner({
+    sink,
+    bus: createKafkajsBus(config, logger, { clientSuffix: 'crm-role-test' }),
+    kafka,
+    redis,
     serde: topology.serde,
-    runner: { retry: { baseDelayMs: 50, maxDelayMs: 500 } },
+    logger,
+    topicPrefix: topology.prefix,
+    redisPrefix,
+    retry: { baseDelayMs: 50, maxDelayMs: 500 },
   });
+  await runner.start();
 }, 120_000);
 
 afterAll(async () => {
-  await host?.shutdown.shutdown('test finished', 0);
+  await runner?.close();
+  const keys = await redis.keys(`${redisPrefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis?.quit();
   await producer?.disconnect();
   await sf?.close();
   const admin = kafka.admin();
@@ -152,8 +159,6 @@ describe('syncline run --role sink-crm', () => {
     expect(account).toBe('C-77');
     expect(contract).toBe('ACTIVE');
     expect(sf.record('Account', accountId)?.fields.ExternalId__c).toBe(goldenId);
-    // The org's API usage, from Sforce-Limit-Info, is on /metrics.
-    expect(await host.metrics.metrics()).toMatch(/syncline_target_api_usage_ratio\{target="crm"\} [0-9.e-]+/);
   });
 
   it('a record the CRM refuses for good goes to the group DLQ', async () => {
@@ -187,9 +192,10 @@ describe('syncline run --role sink-crm', () => {
   });
 
   it('refuses to start without its target configuration, one line per variable, secrets never shown', async () => {
-    const error = await startCrmWriteback(host, config, logger, {
-      env: { SALESFORCE_LOGIN_URL: 'not a url', SALESFORCE_CLIENT_SECRET: 'shh-very-secret' },
-    }).then(
+    const error = await crmWritebackSinkFactory({
+      SALESFORCE_LOGIN_URL: 'not a url',
+      SALESFORCE_CLIENT_SECRET: 'shh-very-secret',
+    })(config, logger).then(
       () => undefined,
       (problem: unknown) => problem,
     );

@@ -371,6 +371,18 @@ describe('every answer has a class', () => {
     ]);
   });
 
+  it("keeps the org's API usage from Sforce-Limit-Info (for the usage gauge)", async () => {
+    const client = new SalesforceClient(
+      { loginUrl: sf.url, ...APP, apiVersion: 'v60.0', timeoutMs: 5_000 },
+      logger,
+    );
+    expect(client.apiUsage()).toBeUndefined();
+    await client.probe();
+    const usage = client.apiUsage();
+    expect(usage?.limit).toBe(1_000_000);
+    expect(usage?.used).toBeGreaterThan(0);
+  });
+
   it('client credentials the token endpoint refuses are retriable (the target refuses us, not the record), naming the variables to check', async () => {
     const { accountId } = seedCrm();
     const error = failure(

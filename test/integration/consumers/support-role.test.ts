@@ -1,21 +1,22 @@
 /**
- * The `sink-support` role end to end on the real broker, registry and Redis: canonical customer and
- * entitlement records produced to (prefixed) canonical topics reach the Zendesk double through the
- * shared sink runner and the support entitlement sink; the entitlement may arrive before its
+ * The `sink-support` role's sink end to end on the real broker, registry and Redis: canonical
+ * customer and entitlement records produced to (prefixed) canonical topics reach the Zendesk double
+ * through the shared sink runner and the sink the role's factory makes; the entitlement may arrive before its
  * organization exists (another topic) and is applied once it does; the role's configuration is
  * validated before anything connects.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SinkRunner } from '../../../src/consumers/runner/runner.ts';
-import { startSupportEntitlement } from '../../../src/consumers/support-entitlement/start-support-entitlement.ts';
+import { createSinkRunner, type SinkRunner } from '../../../src/consumers/runner/runner.ts';
+import { supportEntitlementSinkFactory } from '../../../src/consumers/support-entitlement/start-support-entitlement.ts';
 import type { SinkRecord } from '../../../src/consumers/sink.ts';
+import { createKafkajsBus } from '../../../src/runtime/bus/kafkajs.ts';
 import { loadConfig } from '../../../src/runtime/config.ts';
 import { ErrorCodes, SynclineError } from '../../../src/runtime/errors.ts';
 import { createKafka } from '../../../src/runtime/kafka.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
-import { startServiceHost, type ServiceHost } from '../../../src/runtime/service-host.ts';
 import type { Organization } from '../../../src/targets-sim/zendesk/organizations.ts';
 import { startZendeskSim, type ZendeskSim } from '../../../src/targets-sim/zendesk/zendesk-sim.ts';
 import { createTopicsReady } from '../../../src/topology/create-topics.ts';
@@ -32,7 +33,8 @@ let kafka: Kafka;
 let topology: PipelineTopology;
 let producer: Producer;
 let zd: ZendeskSim;
-let host: ServiceHost;
+let redis: Redis;
+let redisPrefix: string;
 let runner: SinkRunner;
 let groupTopics: string[];
 
@@ -71,25 +73,33 @@ beforeAll(async () => {
   producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   zd = await startZendeskSim({ tokens: [TOKEN], logger });
-  host = await startServiceHost({
-    config,
-    logger,
-    dependencies: ['kafka', 'registry', 'redis'],
-    adminPort: 0,
-    handleSignals: false,
-    exit: () => undefined,
-  });
-  runner = await startSupportEntitlement(host, config, logger, {
-    env: { ZENDESK_URL: zd.url, ZENDESK_OAUTH_TOKEN: TOKEN, ZENDESK_TIMEOUT_MS: '3000' },
-    topicPrefix: topology.prefix,
-    redisPrefix: `test:support-role:${randomBytes(4).toString('hex')}:`,
+  // The role's own sink factory, in the shared runner, on an isolated topology.
+  const sink = await supportEntitlementSinkFactory({
+    ZENDESK_URL: zd.url,
+    ZENDESK_OAUTH_TOKEN: TOKEN,
+    ZENDESK_TIMEOUT_MS: '3000',
+  })(config, logger);
+  redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+  redisPrefix = `test:support-role:${randomBytes(4).toString('hex')}:`;
+  runner = createSinkRunner({
+    sink,
+    bus: createKafkajsBus(config, logger, { clientSuffix: 'support-role-test' }),
+    kafka,
+    redis,
     serde: topology.serde,
-    runner: { retry: { baseDelayMs: 50, maxDelayMs: 500 } },
+    logger,
+    topicPrefix: topology.prefix,
+    redisPrefix,
+    retry: { baseDelayMs: 50, maxDelayMs: 500 },
   });
+  await runner.start();
 }, 120_000);
 
 afterAll(async () => {
-  await host?.shutdown.shutdown('test finished', 0);
+  await runner?.close();
+  const keys = await redis.keys(`${redisPrefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis?.quit();
   await producer?.disconnect();
   await zd?.close();
   const admin = kafka.admin();
@@ -135,9 +145,10 @@ describe('syncline run --role sink-support', () => {
   });
 
   it('refuses to start without its target configuration, one line per variable, secrets never shown', async () => {
-    const error = await startSupportEntitlement(host, config, logger, {
-      env: { ZENDESK_URL: 'https://acme.zendesk.com', ZENDESK_API_TOKEN: 'shh-very-secret' },
-    }).then(
+    const error = await supportEntitlementSinkFactory({
+      ZENDESK_URL: 'https://acme.zendesk.com',
+      ZENDESK_API_TOKEN: 'shh-very-secret',
+    })(config, logger).then(
       () => undefined,
       (problem: unknown) => problem,
     );
