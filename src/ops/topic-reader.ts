@@ -21,7 +21,7 @@ export interface TopicSnapshot {
 }
 
 export interface ReadTopicOptions {
-  /** Give up when the read has not reached the end offsets by then. Default 60 s. */
+  /** Give up when the read makes no progress for this long. Default 60 s. */
   timeoutMs?: number;
   /** Called now and then with the records read so far and the total to read, for progress. */
   onProgress?: (read: number, total: number) => void;
@@ -125,15 +125,23 @@ export async function readTopicRanges(
     await consumer.connect();
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(
-          SynclineError.retriable(
-            ErrorCodes.TIMEOUT,
-            `reading ${topic} did not reach its end offsets within ${Math.round(timeoutMs / 1000)}s`,
-            { topic },
-          ),
-        );
-      }, timeoutMs);
+      // An idle timeout, not a total one: a long read that keeps making progress is not stuck.
+      let lastProgress = Date.now();
+      let failed = false;
+      const timer = setInterval(
+        () => {
+          if (Date.now() - lastProgress < timeoutMs) return;
+          clearInterval(timer);
+          reject(
+            SynclineError.retriable(
+              ErrorCodes.TIMEOUT,
+              `reading ${topic} made no progress towards its end offsets for ${Math.round(timeoutMs / 1000)}s`,
+              { topic },
+            ),
+          );
+        },
+        Math.min(1000, timeoutMs),
+      );
       consumer
         .run({
           autoCommit: false,
@@ -141,7 +149,7 @@ export async function readTopicRanges(
           eachBatch: async (payload) => {
             const { batch } = payload;
             const bound = bounds.get(batch.partition);
-            if (bound === undefined || !remaining.has(batch.partition)) return;
+            if (failed || bound === undefined || !remaining.has(batch.partition)) return;
             const records: IncomingRecord[] = [];
             for (const message of batch.messages) {
               const offset = BigInt(message.offset);
@@ -152,13 +160,27 @@ export async function readTopicRanges(
               if (offset >= bound.to) break;
               records.push(toIncoming(topic, batch.partition, message));
             }
-            if (records.length > 0) await onRecords(records);
+            if (records.length > 0) {
+              try {
+                await onRecords(records);
+              } catch (error) {
+                // The caller's failure ends the read at once (kafkajs would retry the batch).
+                clearInterval(timer);
+                failed = true;
+                reject(classify(error, { topic, partition: batch.partition }));
+                return;
+              }
+            }
+            // The next fetch starts after the last resolved offset (nothing is committed: the
+            // group is thrown away); without this the same batch would come again and again.
+            payload.resolveOffset(batch.lastOffset());
+            lastProgress = Date.now();
             // Compacted or transactional topics may have gaps up to the end: the batch's last
             // offset says how far the log goes.
             if (BigInt(batch.lastOffset()) + 1n >= bound.to) remaining.delete(batch.partition);
             await payload.heartbeat();
             if (remaining.size === 0) {
-              clearTimeout(timer);
+              clearInterval(timer);
               resolve();
             }
           },
@@ -170,7 +192,7 @@ export async function readTopicRanges(
           }
         })
         .catch((error: unknown) => {
-          clearTimeout(timer);
+          clearInterval(timer);
           reject(classify(error, { topic }));
         });
     });

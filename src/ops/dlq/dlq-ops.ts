@@ -28,6 +28,7 @@ import type { OffsetRange } from '../../schemas/generated/ops.ts';
 import { audit, newCorrelationId, OPS_CORRELATION_HEADER, type Actor } from '../audit/audit.ts';
 import { resolveGroup, type OpsGroup } from '../groups.ts';
 import type { OpsContext } from '../ops-context.ts';
+import { sendChunked } from '../send-chunked.ts';
 import { describeFilter, isEmptyFilter, matchesFilter, type DlqFilter } from './dlq-filter.ts';
 import { dlqOrder, entryId, readDlq, type DlqEntry, type DlqFold } from './dlq-log.ts';
 import { displayHeaders, displayValue, headerValueText, type DisplayedValue } from './dlq-value.ts';
@@ -279,8 +280,11 @@ export async function redriveDlq(
   try {
     for (const chunk of chunksOf(accepted)) {
       const records = chunk.flat().map((entry) => retryRecordOf(entry, group, correlationId));
-      await context.producer.send(records);
-      await context.producer.send(markersOf(chunk.flat(), group, 'redriven', resolvedBy, correlationId));
+      await sendChunked(context.producer, records);
+      await sendChunked(
+        context.producer,
+        markersOf(chunk.flat(), group, 'redriven', resolvedBy, correlationId),
+      );
       result.moved += records.length;
       options.onProgress?.(result.moved, moving.length);
     }
@@ -360,7 +364,10 @@ export async function discardDlq(
   try {
     for (let start = 0; start < selected.length; start += CHUNK_RECORDS) {
       const chunk = selected.slice(start, start + CHUNK_RECORDS);
-      await context.producer.send(markersOf(chunk, group, 'discarded', options.actor.name, correlationId));
+      await sendChunked(
+        context.producer,
+        markersOf(chunk, group, 'discarded', options.actor.name, correlationId),
+      );
       result.discarded += chunk.length;
     }
   } catch (error) {

@@ -33,6 +33,7 @@ import type { OffsetRange } from '../../schemas/generated/ops.ts';
 import { audit, newCorrelationId, OPS_CORRELATION_HEADER, type Actor } from '../audit/audit.ts';
 import { resolveGroup, type OpsGroup } from '../groups.ts';
 import type { OpsContext } from '../ops-context.ts';
+import { sendChunked } from '../send-chunked.ts';
 import { readTopicRanges, topicOffsets, withAdmin } from '../topic-reader.ts';
 
 /** On records a bounded replay copies to `<group>.retry`: where the record was read. */
@@ -331,7 +332,7 @@ async function copyWindow(
         headers[OPS_CORRELATION_HEADER] = correlationId;
         return { topic: group.retryTopic, key: record.key, value: record.value, headers };
       });
-      await context.producer.send(out);
+      await sendChunked(context.producer, out);
       result.done += out.length;
       options.onProgress?.(result.done, plan.records);
     });
