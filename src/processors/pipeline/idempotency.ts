@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ErrorCodes, SynclineError } from '../../runtime/errors.ts';
+import { LuaScript } from './lua-script.ts';
 
 /** What claiming a key found. */
 export type ClaimResult =
@@ -67,6 +68,41 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+// The same three for many keys at once (a chunk of records): one command instead of one per key.
+const CLAIM_MANY = new LuaScript(`
+local n = #KEYS
+local out = {}
+for i = 1, n do
+  local current = redis.call('GET', KEYS[i])
+  local reclaim = ARGV[1 + n + i]
+  if current == false or (reclaim ~= '' and current == reclaim) then
+    redis.call('SET', KEYS[i], ARGV[1 + i], 'PX', ARGV[1])
+    out[i] = {1}
+  else
+    out[i] = {0, current, redis.call('PTTL', KEYS[i])}
+  end
+end
+return out`);
+
+const MARK_DONE_MANY = new LuaScript(`
+local n = #KEYS
+local marked = 0
+for i = 1, n do
+  local current = redis.call('GET', KEYS[i])
+  if current == false or current == ARGV[1 + i] then
+    redis.call('SET', KEYS[i], ARGV[1 + n + i], 'PX', ARGV[1])
+    marked = marked + 1
+  end
+end
+return marked`);
+
+const RELEASE_MANY = new LuaScript(`
+local released = 0
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i] then released = released + redis.call('DEL', KEYS[i]) end
+end
+return released`);
+
 /** The idempotency keys of one pipeline (one key prefix). Every call rejects with a retriable REDIS_UNAVAILABLE when Redis fails. */
 export class IdempotencyStore {
   readonly #redis: Redis;
@@ -103,6 +139,55 @@ export class IdempotencyStore {
       if (reply[0] === 1) return { status: 'claimed', claim: { key, token } };
       return interpretExisting(reply[1] ?? null, reply[2] ?? 0);
     });
+  }
+
+  /** {@link claim} for many keys in one command; results in the order of `requests`. */
+  async claimMany(
+    requests: readonly { idempotencyKey: string; reclaim?: string | undefined }[],
+  ): Promise<ClaimResult[]> {
+    if (requests.length === 0) return [];
+    const keys = requests.map((request) => this.keyOf(request.idempotencyKey));
+    const tokens = requests.map(() => `${CLAIM_PREFIX}${randomUUID()}`);
+    return redisCall('claim', async () => {
+      const replies = (await CLAIM_MANY.run(this.#redis, keys, [
+        this.#leaseMs,
+        ...tokens,
+        ...requests.map((request) => request.reclaim ?? ''),
+      ])) as [number, string?, number?][];
+      return replies.map((reply, index): ClaimResult =>
+        reply[0] === 1
+          ? { status: 'claimed', claim: { key: keys[index]!, token: tokens[index]! } }
+          : interpretExisting(reply[1] ?? null, reply[2] ?? 0),
+      );
+    });
+  }
+
+  /** {@link markDone} for many claims in one command. */
+  async markDoneMany(entries: readonly { claim: Claim; eventIds: readonly string[] }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await redisCall('mark done', () =>
+      MARK_DONE_MANY.run(
+        this.#redis,
+        entries.map((entry) => entry.claim.key),
+        [
+          this.#doneTtlMs,
+          ...entries.map((entry) => entry.claim.token),
+          ...entries.map((entry) => `${DONE_PREFIX}${JSON.stringify(entry.eventIds)}`),
+        ],
+      ),
+    );
+  }
+
+  /** {@link release} for many claims in one command. */
+  async releaseMany(claims: readonly Claim[]): Promise<void> {
+    if (claims.length === 0) return;
+    await redisCall('release', () =>
+      RELEASE_MANY.run(
+        this.#redis,
+        claims.map((claim) => claim.key),
+        claims.map((claim) => claim.token),
+      ),
+    );
   }
 
   /** Records that the output of the claimed key (these event ids) is acknowledged by Kafka. */

@@ -9,6 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ErrorCodes, SynclineError } from '../../runtime/errors.ts';
+import { LuaScript } from './lua-script.ts';
 
 /** One source entity: `stripe` / `subscription` / `sub_123`. */
 export interface SourceEntity {
@@ -36,6 +37,19 @@ end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 0`;
 
+// RAISE for many entities: KEYS the version keys, ARGV[1] the expiry, ARGV[1 + i] the version of KEYS[i].
+const RAISE_MANY = new LuaScript(`
+for i = 1, #KEYS do
+  local current = tonumber(redis.call('GET', KEYS[i]) or '-1')
+  local next = tonumber(ARGV[1 + i])
+  if next > current then
+    redis.call('SET', KEYS[i], ARGV[1 + i], 'PX', ARGV[1])
+  else
+    redis.call('PEXPIRE', KEYS[i], ARGV[1])
+  end
+end
+return #KEYS`);
+
 /** True when `version` is older than the highest one applied (unknown entity: never stale). */
 export function isStale(version: number, highestApplied: number | null): boolean {
   return highestApplied !== null && version < highestApplied;
@@ -60,6 +74,27 @@ export class SourceOrder {
   async highestApplied(entity: SourceEntity): Promise<number | null> {
     const value = await call('read', () => this.#redis.get(this.keyOf(entity)));
     return value === null ? null : Number(value);
+  }
+
+  /** {@link highestApplied} of many entities in one command (MGET), in their order. */
+  async highestAppliedMany(entities: readonly SourceEntity[]): Promise<(number | null)[]> {
+    if (entities.length === 0) return [];
+    const values = await call('read', () =>
+      this.#redis.mget(...entities.map((entity) => this.keyOf(entity))),
+    );
+    return values.map((value) => (value === null ? null : Number(value)));
+  }
+
+  /** {@link applied} for many entities in one command. */
+  async appliedMany(entries: readonly { entity: SourceEntity; version: number }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await call('raise', () =>
+      RAISE_MANY.run(
+        this.#redis,
+        entries.map((entry) => this.keyOf(entry.entity)),
+        [this.#ttlMs, ...entries.map((entry) => String(entry.version))],
+      ),
+    );
   }
 
   /** Records `version` as applied (after its output was acknowledged); never lowers it. */

@@ -348,43 +348,47 @@ export function createProcessor(options: ProcessorOptions): Processor {
     ];
     const now = Date.now();
     for (const [key, orphan] of orphans) if (orphan.until < now) orphans.delete(key);
-    const reclaim = (key: string): string | undefined => orphans.get(idempotency.keyOf(key))?.token;
-    const [claimed, versions, goldenIds] = await Promise.all([
-      Promise.allSettled(keys.map((key) => idempotency.claim(key, reclaim(key)))),
-      Promise.allSettled([...entities.values()].map((entity) => order.highestApplied(entity))),
-      Promise.allSettled(customers.map((customer) => options.engine.store.xrefOf(customer))),
+    const requests = keys.map((key) => ({
+      idempotencyKey: key,
+      reclaim: orphans.get(idempotency.keyOf(key))?.token,
+    }));
+    // Three commands for the whole chunk (plus one HGET per customer), sent in one write.
+    const [claimed, versions, goldenIds] = await Promise.allSettled([
+      idempotency.claimMany(requests),
+      order.highestAppliedMany([...entities.values()]),
+      Promise.all(customers.map((customer) => options.engine.store.xrefOf(customer))),
     ]);
     const claims = new Map<string, ClaimResult>();
-    claimed.forEach((result, index) => {
-      if (result.status !== 'fulfilled') return;
-      claims.set(keys[index]!, result.value);
-      if (result.value.status === 'claimed') orphans.delete(result.value.claim.key);
-    });
-    const failed = [...claimed, ...versions, ...goldenIds].find((result) => result.status === 'rejected');
-    if (failed) {
-      await releaseAll([...claims.values()]);
-      throw failed.reason;
+    if (claimed.status === 'fulfilled') {
+      claimed.value.forEach((result, index) => {
+        claims.set(keys[index]!, result);
+        if (result.status === 'claimed') orphans.delete(result.claim.key);
+      });
     }
-    const valueOf = <T>(result: PromiseSettledResult<T>): T => (result as PromiseFulfilledResult<T>).value;
+    if (claimed.status === 'rejected' || versions.status === 'rejected' || goldenIds.status === 'rejected') {
+      await releaseAll([...claims.values()]);
+      const failed = [claimed, versions, goldenIds].find((result) => result.status === 'rejected');
+      throw (failed as PromiseRejectedResult).reason;
+    }
     return {
       claims,
-      versions: new Map([...entities.keys()].map((key, index) => [key, valueOf(versions[index]!)])),
-      goldenIds: new Map(customers.map((customer, index) => [customer, valueOf(goldenIds[index]!)])),
+      versions: new Map([...entities.keys()].map((key, index) => [key, versions.value[index] ?? null])),
+      goldenIds: new Map(customers.map((customer, index) => [customer, goldenIds.value[index] ?? null])),
     };
   }
 
   /** Gives back the claims among `results`; one that cannot be given back is remembered as an orphan. */
   async function releaseAll(results: readonly ClaimResult[]): Promise<void> {
     const claims = results.flatMap((result) => (result.status === 'claimed' ? [result.claim] : []));
-    await Promise.all(claims.map((claim) => release(claim)));
+    try {
+      await idempotency.releaseMany(claims);
+    } catch {
+      for (const claim of claims) orphans.set(claim.key, { token: claim.token, until: Date.now() + leaseMs });
+    }
   }
 
   async function release(claim: Claim): Promise<void> {
-    try {
-      await idempotency.release(claim);
-    } catch {
-      orphans.set(claim.key, { token: claim.token, until: Date.now() + leaseMs });
-    }
+    await releaseAll([{ status: 'claimed', claim }]);
   }
 
   /**
@@ -599,18 +603,15 @@ export function createProcessor(options: ProcessorOptions): Processor {
       const version = Math.max(raised.get(key)?.version ?? -1, source.envelope.sourceVersion);
       raised.set(key, { entity: entry.entity, version });
     }
-    const marking = Promise.all([
-      ...[...raised.values()].map(({ entity, version }) => order.applied(entity, version)),
-      ...settled.map((entry) =>
-        entry.kind === 'produced'
-          ? idempotency.markDone(entry.claim, entry.eventIds)
-          : entry.kind === 'stale'
-            ? idempotency.markDone(entry.claim, [])
-            : undefined,
-      ),
-    ]);
+    const done = settled.flatMap((entry) =>
+      entry.kind === 'produced'
+        ? [{ claim: entry.claim, eventIds: entry.eventIds }]
+        : entry.kind === 'stale'
+          ? [{ claim: entry.claim, eventIds: [] }]
+          : [],
+    );
     try {
-      await marking;
+      await Promise.all([order.appliedMany([...raised.values()]), idempotency.markDoneMany(done)]);
     } catch (error) {
       // Not marked: the records come again and produce the same event ids. Their claims are ours.
       await releaseAll([...claims.values()]);

@@ -1,0 +1,28 @@
+/**
+ * A Lua script of the pipeline's Redis state, sent by its SHA1 (EVALSHA) and loaded on first use or
+ * after a Redis restart (NOSCRIPT): the script's text crosses the wire once, not on every call.
+ * Scripts that take many keys need them in one slot on Redis Cluster: give the pipeline's key
+ * prefix a hash tag there (e.g. `syncline:{pipeline}:`).
+ */
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export class LuaScript {
+  readonly source: string;
+  readonly sha: string;
+
+  constructor(source: string) {
+    this.source = source;
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT'))
+        return redis.eval(this.source, keys.length, ...keys, ...args);
+      throw error;
+    }
+  }
+}
