@@ -118,6 +118,7 @@ export class DlqFold {
   /** Every entry seen, by `<partition>/<offset>`. */
   readonly #entries = new Map<string, DlqEntry>();
   readonly #markers: DlqMarker[] = [];
+  readonly #markerIds = new Set<string>();
   /** Resolutions by `<partition>/<offset>`, also for offsets not (yet) seen as entries. */
   readonly #resolutions = new Map<string, DlqResolution>();
   /** Open entry count per non-null key. */
@@ -126,7 +127,6 @@ export class DlqFold {
 
   /** Folds one DLQ record in. */
   add(record: IncomingRecord): void {
-    this.#records += 1;
     if (isResolutionMarker(record)) {
       this.#addMarker(record);
       return;
@@ -134,6 +134,7 @@ export class DlqFold {
     const entry = entryOf(record);
     const id = entryId(entry);
     if (this.#entries.has(id)) return; // the same record read twice (a re-read snapshot)
+    this.#records += 1;
     entry.resolved = this.#resolutions.get(id) ?? null;
     this.#entries.set(id, entry);
     if (!entry.resolved) this.#countOpen(entry.key, 1);
@@ -145,7 +146,7 @@ export class DlqFold {
     return this;
   }
 
-  /** Records folded (entries and markers). */
+  /** Records folded (entries and markers), counting a record read twice once. */
   get recordCount(): number {
     return this.#records;
   }
@@ -181,6 +182,10 @@ export class DlqFold {
 
   #addMarker(record: IncomingRecord): void {
     const marker = markerOf(record);
+    const id = entryId(marker);
+    if (this.#markerIds.has(id)) return; // the same marker read twice
+    this.#markerIds.add(id);
+    this.#records += 1;
     this.#markers.push(marker);
     for (const offset of marker.resolves) {
       const id = entryId({ partition: marker.partition, offset });

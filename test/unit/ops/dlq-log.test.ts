@@ -183,12 +183,14 @@ describe('the DLQ fold', () => {
       marker(0, 3, 'gold-1', 'redriven', [0, 1]),
     ];
     const fold = new DlqFold();
-    for (const record of [...records, records[0]!]) fold.add(record);
+    // A reader that fetches a batch again hands the same records over again.
+    for (const record of [...records, records[0]!, records[2]!, records[3]!]) fold.add(record);
     expect(fold.open()).toEqual([]);
     expect(fold.openKeys().size).toBe(0);
     expect(fold.entry(0, '0')?.resolved?.resolution).toBe('discarded');
     expect(fold.entry(0, '1')?.resolved?.resolution).toBe('redriven');
     expect(fold.markers()).toHaveLength(2);
+    expect(fold.recordCount).toBe(4);
   });
 
   it('resolves an entry whose marker was folded first (a reader that saw partitions out of step)', () => {
