@@ -3,10 +3,11 @@
  * customers, orders and invoices, a whole run of records in one transaction.
  *
  * Per call, in one transaction:
- * 1. advisory locks on the records' ids (sorted, so two writers never deadlock), so a second sink
- *    instance during a rebalance cannot stage the same record at the same time;
- * 2. one query per table for the highest staged version of each record and which of the batch's
- *    idempotency keys are already staged;
+ * 1. advisory locks on the records' keys (golden customer ids: every record of a customer has its
+ *    key; sorted, so two writers never deadlock), so a second sink instance during a rebalance
+ *    cannot stage records of the same customer at the same time;
+ * 2. one query (all tables of the batch) for the highest staged version of each record and which
+ *    of the batch's idempotency keys are already staged;
  * 3. in record order: key staged before → `duplicate`; version not above the highest staged (in the
  *    table or earlier in the batch) → `stale` (an equal version is that change again: `duplicate`);
  *    otherwise staged;
@@ -127,37 +128,36 @@ export class ErpSqlSink implements Sink {
     const client = await this.#pool.connect();
     try {
       await client.query('BEGIN');
-      const lockIds = [...byTable].flatMap(([definition, indexes]) =>
-        indexes.map((index) => `${definition.table}:${definition.recordIdOf(records[index]!)}`),
-      );
+      // Every record of a customer is keyed by its golden id: one lock per customer covers them.
+      const lockKeys = [...new Set(records.map((record) => record.key))];
       await client.query(
         `SELECT count(pg_advisory_xact_lock(h)) FROM
-           (SELECT DISTINCT hashtextextended(id, 0) AS h FROM unnest($1::text[]) AS id ORDER BY 1) AS locks`,
-        [lockIds],
+           (SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest($1::text[]) AS k ORDER BY 1) AS locks`,
+        [lockKeys],
       );
+      const staged = await this.#staged(client, byTable, records);
       for (const [definition, indexes] of byTable) {
-        const batch = indexes.map((index) => records[index]!);
-        const staged = await this.#staged(client, definition, batch);
         const toInsert: SinkRecord[] = [];
         const seenKeys = new Set<string>();
-        indexes.forEach((index, position) => {
-          const record = batch[position]!;
+        for (const index of indexes) {
+          const record = records[index]!;
           const recordId = definition.recordIdOf(record);
-          const state = staged.get(recordId);
+          const stateKey = `${definition.table}|${recordId}`;
+          const state = staged.get(stateKey);
           if (seenKeys.has(record.idempotencyKey) || state?.keys.has(record.idempotencyKey)) {
             outcomes[index] = { status: 'duplicate' };
-            return;
+            continue;
           }
           const highest = state?.version ?? null;
           if (highest !== null && record.sourceVersion <= highest) {
             outcomes[index] = { status: record.sourceVersion === highest ? 'duplicate' : 'stale' };
-            return;
+            continue;
           }
-          staged.set(recordId, { version: record.sourceVersion, keys: state?.keys ?? new Set() });
+          staged.set(stateKey, { version: record.sourceVersion, keys: state?.keys ?? new Set() });
           seenKeys.add(record.idempotencyKey);
           toInsert.push(record);
           outcomes[index] = { status: 'applied' };
-        });
+        }
         if (toInsert.length > 0) {
           await client.query(
             insertSql(this.schema, definition, definition.table, ' ON CONFLICT (idempotency_key) DO NOTHING'),
@@ -175,25 +175,40 @@ export class ErpSqlSink implements Sink {
     }
   }
 
+  /**
+   * Per `<table>|<record id>` of the batch: the highest staged version and which of the batch's
+   * idempotency keys are staged already. One query for all tables of the batch.
+   */
   async #staged(
     client: pg.PoolClient,
-    definition: InterfaceTable,
+    byTable: Map<InterfaceTable, number[]>,
     records: readonly SinkRecord[],
   ): Promise<Map<string, { version: number; keys: Set<string> }>> {
-    const result = await client.query<{ record_id: string; version: string; keys: string[] | null }>(
-      `SELECT record_id, max(source_version) AS version,
-              array_agg(idempotency_key) FILTER (WHERE idempotency_key = ANY($2::text[])) AS keys
-         FROM ${this.schema}.${definition.table}
-        WHERE record_id = ANY($1::text[])
-        GROUP BY record_id`,
-      [
-        records.map((record) => definition.recordIdOf(record)),
-        records.map((record) => record.idempotencyKey),
-      ],
-    );
+    const parts: string[] = [];
+    const values: unknown[] = [];
+    for (const [definition, indexes] of byTable) {
+      const batch = indexes.map((index) => records[index]!);
+      values.push(
+        batch.map((record) => definition.recordIdOf(record)),
+        batch.map((record) => record.idempotencyKey),
+      );
+      const ids = `$${values.length - 1}::text[]`;
+      const keys = `$${values.length}::text[]`;
+      parts.push(
+        `SELECT '${definition.table}' AS t, record_id, max(source_version) AS version,
+                array_agg(idempotency_key) FILTER (WHERE idempotency_key = ANY(${keys})) AS keys
+           FROM ${this.schema}.${definition.table} WHERE record_id = ANY(${ids}) GROUP BY record_id`,
+      );
+    }
+    const result = await client.query<{
+      t: string;
+      record_id: string;
+      version: string;
+      keys: string[] | null;
+    }>(parts.join('\nUNION ALL\n'), values);
     return new Map(
       result.rows.map((row) => [
-        row.record_id,
+        `${row.t}|${row.record_id}`,
         { version: Number(row.version), keys: new Set(row.keys ?? []) },
       ]),
     );
