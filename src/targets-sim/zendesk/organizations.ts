@@ -8,7 +8,7 @@
 export interface OrganizationFieldDefinition {
   key: string;
   title: string;
-  type: 'text' | 'dropdown' | 'integer' | 'date' | 'checkbox';
+  type: 'text' | 'textarea' | 'dropdown' | 'integer' | 'date' | 'checkbox';
   options?: readonly string[];
 }
 
@@ -32,7 +32,7 @@ export const ORGANIZATION_FIELDS: readonly OrganizationFieldDefinition[] = [
   { key: 'golden_customer_id', title: 'Golden customer id', type: 'text' },
   { key: 'erp_customer_number', title: 'ERP customer number', type: 'text' },
   /** Owned by the integration: the last source version it applied per Syncline entity (JSON). */
-  { key: 'syncline_versions', title: 'Syncline versions', type: 'text' },
+  { key: 'syncline_versions', title: 'Syncline versions', type: 'textarea' },
 ];
 
 export interface Organization {
@@ -148,6 +148,7 @@ function checkField(
   if (value === null) return { value: null };
   switch (definition.type) {
     case 'text':
+    case 'textarea':
       return typeof value === 'string'
         ? { value }
         : typeof value === 'number'
