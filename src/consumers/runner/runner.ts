@@ -410,6 +410,9 @@ export function createSinkRunner(options: SinkRunnerOptions): SinkRunner {
     let outcomes: SinkOutcome[] = [];
     if (toApply.length > 0) {
       const started = process.hrtime.bigint();
+      // A long sink call (many records one by one against a slow target) must not get the member
+      // evicted: keep heartbeating while it runs (kafkajs #447, #1083).
+      const ticker = setInterval(() => void batch.heartbeat().catch(() => undefined), 2000);
       try {
         outcomes = await withTimeout(
           sink.apply(toApply.map((entry) => entry.record)),
@@ -418,6 +421,8 @@ export function createSinkRunner(options: SinkRunnerOptions): SinkRunner {
         );
       } catch (error) {
         outcomes = [{ status: 'failed', error: classify(error, { target }) }];
+      } finally {
+        clearInterval(ticker);
       }
       metrics?.latency.observe({ target }, Number(process.hrtime.bigint() - started) / 1e9);
     }
