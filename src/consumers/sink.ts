@@ -60,7 +60,9 @@ export interface Sink {
    * Applies records of one partition, in the order given, and returns one outcome per record, in
    * the same order. A sink may write them in one batch (SQL) or one by one (HTTP); after the first
    * `failed` outcome it may leave the rest unattempted by returning fewer outcomes: the runner
-   * hands the unanswered records over again. Never throws for a record's own problem: that is a
+   * hands the unanswered records over again. (The runner does not look at outcomes after the first
+   * `failed` one either: those records are handed over again, so a sink that went on must answer
+   * them as `duplicate` or `stale` the second time, which target-side idempotency gives anyway.) Never throws for a record's own problem: that is a
    * `failed` outcome; throwing means the target as a whole failed (treated like a retriable failure
    * of the first record).
    */
