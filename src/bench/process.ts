@@ -20,7 +20,11 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { MatchEngine } from '../processors/match-merge/engine.ts';
 import { RedisMatchStore } from '../processors/match-merge/store.ts';
-import { createProcessor, type Processor } from '../processors/pipeline/processor.ts';
+import {
+  createProcessor,
+  DEFAULT_PARTITIONS_CONCURRENTLY,
+  type Processor,
+} from '../processors/pipeline/processor.ts';
 import { canonicalMapping, PROCESSOR_REDIS } from '../processors/process-service.ts';
 import { SalesforceWebhookSource } from '../producers/salesforce/salesforce-webhook-source.ts';
 import { scriptWebhooks } from '../producers/simulator/event-script.ts';
@@ -51,6 +55,8 @@ export interface ProcessBenchOptions {
   seed?: string;
   /** Partitions per topic. Default 3. */
   partitions?: number;
+  /** Partitions each pipeline processes at once. Default the processor's default. */
+  concurrency?: number;
   onProgress?: (message: string) => void;
 }
 
@@ -69,6 +75,7 @@ export interface ProcessBenchReport {
   records: number;
   warmupRecords: number;
   partitions: number;
+  concurrency: number;
   /** Measured records by raw topic. */
   recordsByTopic: Record<string, number>;
   acks: 'all';
@@ -196,7 +203,14 @@ function gatedBus(bus: EventBus, gate: Gate): EventBus {
 }
 
 /** The bare passthrough: kafkajs eachBatch, one acks=all send per batch, resolve, commit. */
-async function startBare(kafka: Kafka, topics: string[], outTopic: string, groupId: string, gate: Gate) {
+async function startBare(
+  kafka: Kafka,
+  topics: string[],
+  outTopic: string,
+  groupId: string,
+  gate: Gate,
+  concurrency: number,
+) {
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const consumer: Consumer = kafka.consumer({ groupId, sessionTimeout: 60_000, maxWaitTimeInMs: 1000 });
@@ -204,7 +218,7 @@ async function startBare(kafka: Kafka, topics: string[], outTopic: string, group
   await consumer.subscribe({ topics, fromBeginning: true });
   await consumer.run({
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: 2,
+    partitionsConsumedConcurrently: concurrency,
     eachBatch: async (payload) => {
       const { batch } = payload;
       const heartbeat = (): Promise<void> => payload.heartbeat();
@@ -238,6 +252,7 @@ export async function runProcessBench(options: ProcessBenchOptions): Promise<Pro
   const warmup = options.warmupRecords ?? 1000;
   const seed = options.seed ?? 'bench-process';
   const partitions = options.partitions ?? 3;
+  const concurrency = options.concurrency ?? DEFAULT_PARTITIONS_CONCURRENTLY;
   const progress = options.onProgress ?? (() => undefined);
   const logger = createLogger({ level: 'warn', name: 'bench-process' });
   const kafka = createKafka(config, logger, 'bench-process');
@@ -317,9 +332,17 @@ export async function runProcessBench(options: ProcessBenchOptions): Promise<Pro
       redisPrefix,
       // A draft whose customer is not among the records goes to the DLQ at once instead of waiting.
       unknownCustomerWindowMs: 0,
+      partitionsConsumedConcurrently: concurrency,
     });
     await processor.start();
-    bare = await startBare(kafka, Object.values(TopicNames.raw).map(topicOf), bareOut, bareGroup, bareGate);
+    bare = await startBare(
+      kafka,
+      Object.values(TopicNames.raw).map(topicOf),
+      bareOut,
+      bareGroup,
+      bareGate,
+      concurrency,
+    );
 
     /** One phase: publish while both are held, then time each pipeline in turn. */
     const phase = async (
@@ -381,6 +404,7 @@ export async function runProcessBench(options: ProcessBenchOptions): Promise<Pro
       records: counted.length,
       warmupRecords: warm.length,
       partitions,
+      concurrency,
       recordsByTopic,
       acks: 'all',
       syncline,
@@ -410,7 +434,7 @@ export function formatProcessBench(report: ProcessBenchReport): string {
   const row = (run: ProcessBenchRun): string =>
     `${run.pipeline.padEnd(9)} ${String(run.recordsPerSecond).padStart(8)} records/s   ${run.records} records in ${run.seconds.toFixed(2)} s (customers ${run.phaseSeconds.customers.toFixed(2)} s, others ${run.phaseSeconds.others.toFixed(2)} s)`;
   return [
-    `bench process: ${report.records} simulated raw records (seed ${report.seed}, ${report.warmupRecords} warm-up), ${report.partitions} partitions per topic, acks=all`,
+    `bench process: ${report.records} simulated raw records (seed ${report.seed}, ${report.warmupRecords} warm-up), ${report.partitions} partitions per topic, ${report.concurrency} processed at once, acks=all`,
     `  ${Object.entries(report.recordsByTopic)
       .map(([topic, count]) => `${topic} ${count}`)
       .join(', ')}`,

@@ -8,7 +8,6 @@ import { formatSerdeBench, runSerdeBench } from '../../bench/serde.ts';
 import { formatIngestBench, runIngestBench } from '../../bench/ingest.ts';
 import { formatProcessBench, runProcessBench } from '../../bench/process.ts';
 import { registerMatchScenario } from './bench-match.ts';
-import { registerSinkScenario } from './bench-sink.ts';
 import { loadConfig } from '../../runtime/config.ts';
 import { printJson, Progress, say } from '../output.ts';
 
@@ -85,6 +84,11 @@ const registerProcessScenario: RegisterScenario = (bench) => {
     .option('--warmup <n>', 'uncounted warm-up records per pipeline', positiveInt, 1000)
     .option('--seed <seed>', 'seed of the simulated population', 'bench-process')
     .option('--partitions <n>', 'partitions per private topic', positiveInt, 3)
+    .option(
+      '--concurrency <n>',
+      'partitions each pipeline processes at once (default: the processor default)',
+      positiveInt,
+    )
     .action(
       async (options: {
         json?: boolean;
@@ -92,6 +96,7 @@ const registerProcessScenario: RegisterScenario = (bench) => {
         warmup: number;
         seed: string;
         partitions: number;
+        concurrency?: number;
       }) => {
         const report = await runProcessBench({
           config: loadConfig(),
@@ -99,6 +104,7 @@ const registerProcessScenario: RegisterScenario = (bench) => {
           warmupRecords: options.warmup,
           seed: options.seed,
           partitions: Math.max(1, options.partitions),
+          ...(options.concurrency ? { concurrency: options.concurrency } : {}),
           onProgress: (message) => process.stderr.write(`bench process: ${message}\n`),
         });
         if (options.json) printJson(report);
@@ -112,7 +118,6 @@ export const scenarios: RegisterScenario[] = [
   registerSerdeScenario,
   registerIngestScenario,
   registerMatchScenario,
-  registerSinkScenario,
   registerProcessScenario,
 ];
 

@@ -61,6 +61,9 @@ import { createPipelineMetrics, RecordOutcomes, type PipelineMetrics } from './p
 /** Namespace of the canonical events' ids (UUIDv5). Never change it: ids would change with it. */
 const CANONICAL_EVENT_NAMESPACE = '5f0c7a4e-2b1d-5c3e-9f8a-7b6c5d4e3f21';
 
+/** Partitions a processor handles at once unless told otherwise. */
+export const DEFAULT_PARTITIONS_CONCURRENTLY = 4;
+
 /** The mapping the pipeline needs: a mapper per raw topic, and the canonical customer of a golden record. */
 export interface PipelineMapping {
   /** The mapper of a raw topic (contract name, e.g. `raw.stripe.customer`); undefined when none. */
@@ -89,7 +92,11 @@ export interface ProcessorOptions {
    * Default 60 s. See {@link Processor} for why this is bounded.
    */
   unknownCustomerWindowMs?: number;
-  /** Partitions processed at once. Default 2. */
+  /**
+   * Partitions processed at once. Default 4: match-merge waits on Redis round trips (locks, reads,
+   * commit) record by record, so more partitions in flight keep the process busy; `syncline bench
+   * process` measured about twice the records/s of 2 on the local stack.
+   */
   partitionsConsumedConcurrently?: number;
   /**
    * Records of one partition processed together (one produce call, one round of Redis calls).
@@ -193,7 +200,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   const consumer: EventConsumer = options.bus.consumer({
     groupId,
     topics: [...rawTopics, retryTopic],
-    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 2,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY,
     ...(options.lagRefreshMs !== undefined ? { lagRefreshMs: options.lagRefreshMs } : {}),
   });
   const deferrals = new Map<string, Deferral>();
