@@ -3,7 +3,8 @@
  * mounted on `AdminServer.api`, so every call has passed the rate limit and the bearer token
  * (ADMIN_TOKEN) before it gets here; bodies are validated with zod here, once.
  *
- *   GET  /api/dlq/:group                     list (query: code, reason, topic, key (repeatable), since, until)
+ *   GET  /api/dlq/:group                     list (query: code, reason, topic, key (repeatable), since,
+ *                                            until; limit: most entries listed, default 1000, max 100000)
  *   GET  /api/dlq/:group/:partition/:offset  one entry in full
  *   POST /api/dlq/:group/redrive             {entries?|filter?|all?, dryRun?, maxRedrives?, skipOverLimit?}
  *   POST /api/dlq/:group/discard             {entries?|filter?|all?, reason, dryRun?}
@@ -74,8 +75,10 @@ export function opsAdminRoutes(context: OpsContext): Router {
   const router = express.Router();
 
   router.get('/dlq/:group', async (req, res) => {
-    const filter = parseFilterObject(filterFromQuery(req.query), 'query ');
-    res.set('cache-control', 'no-store').json(await listDlq(context, param(req, 'group'), filter));
+    const { limit: rawLimit, ...query } = req.query;
+    const limit = parseLimit(rawLimit);
+    const filter = parseFilterObject(filterFromQuery(query), 'query ');
+    res.set('cache-control', 'no-store').json(await listDlq(context, param(req, 'group'), filter, { limit }));
   });
 
   router.get('/dlq/:group/:partition/:offset', async (req, res) => {
@@ -183,6 +186,22 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
     throw SynclineError.permanent(ErrorCodes.INPUT_INVALID, `${where}: ${issue?.message ?? 'invalid'}`);
   }
   return parsed.data;
+}
+
+const DEFAULT_LIST_LIMIT = 1000;
+
+/** `?limit=`: entries in a listing answer (the counts always cover all). */
+function parseLimit(value: unknown): number {
+  if (value === undefined) return DEFAULT_LIST_LIMIT;
+  const last: unknown = Array.isArray(value) ? value[value.length - 1] : value;
+  const text = typeof last === 'string' ? last : '';
+  if (!/^\d{1,6}$/.test(text) || Number(text) < 1 || Number(text) > 100_000) {
+    throw SynclineError.permanent(
+      ErrorCodes.INPUT_INVALID,
+      'query limit: must be an integer from 1 to 100000',
+    );
+  }
+  return Number(text);
 }
 
 function param(req: Request, name: string): string {

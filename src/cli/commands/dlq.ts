@@ -29,6 +29,7 @@ import { printJson, printJsonLine, Progress, say } from '../output.ts';
 
 interface ListOptions extends CommonOpsOptions {
   filter?: string[];
+  limit?: number;
 }
 
 interface ActOptions extends ListOptions {
@@ -140,6 +141,7 @@ async function list(options: ListOptions): Promise<void> {
   await withOpsContext(options, async (context) => {
     const progress = new Progress(`reading ${options.group} DLQ`);
     const listing = await listDlq(context, options.group, filter, {
+      ...(options.limit === undefined ? {} : { limit: options.limit }),
       onProgress: (read, total) => {
         if (total >= PROGRESS_FROM) progress.update(read, `of ${total} records`);
       },
@@ -174,6 +176,8 @@ async function list(options: ListOptions): Promise<void> {
       ]),
     );
     for (const entry of listing.entries) say(row(entryColumns(entry)));
+    if (listing.truncated)
+      say(`(first ${listing.entries.length} of ${listing.matching}; raise --limit for more)`);
   });
 }
 

@@ -74,12 +74,19 @@ export interface DlqListing {
   byTopic: Record<string, number>;
   /** Keys with open entries (parked keys) in the whole DLQ. */
   parkedKeys: number;
+  /** The first `limit` matching entries, in DLQ order; `truncated` when there are more. */
   entries: DlqEntrySummary[];
+  truncated: boolean;
 }
 
 export interface ReadOptions {
   onProgress?: (read: number, total: number) => void;
   timeoutMs?: number;
+}
+
+export interface ListOptions extends ReadOptions {
+  /** Most entries listed (the counts always cover every matching entry). Default: all. */
+  limit?: number;
 }
 
 async function snapshotOf(
@@ -99,7 +106,7 @@ export async function listDlq(
   context: OpsContext,
   groupName: string,
   filter: DlqFilter = {},
-  options: ReadOptions = {},
+  options: ListOptions = {},
 ): Promise<DlqListing> {
   const group = resolveGroup(groupName, context.prefix);
   const { topic, fold } = await snapshotOf(context, group, options);
@@ -123,7 +130,8 @@ export async function listDlq(
     byCode: count((entry) => entry.context.errorCode),
     byTopic: count((entry) => contractTopic(entry.context.originalTopic, context.prefix)),
     parkedKeys: fold.openKeys().size,
-    entries: matching.map(summaryOf),
+    entries: matching.slice(0, options.limit ?? matching.length).map(summaryOf),
+    truncated: options.limit !== undefined && matching.length > options.limit,
   };
 }
 

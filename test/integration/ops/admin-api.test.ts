@@ -77,6 +77,16 @@ describe('admin API: DLQ', () => {
     expect(listing.body).toMatchObject({ group: GROUP, matching: 1, byReason: { mapping: 1 } });
     expect((listing.body.entries as Array<{ key: string }>).map((entry) => entry.key)).toEqual(['api-b']);
 
+    const limited = await call('GET', `/dlq/${GROUP}?key=api-a&key=api-b&limit=1`);
+    expect(limited.body).toMatchObject({
+      matching: 2,
+      truncated: true,
+      byReason: { mapping: 1, 'target rejected': 1 },
+    });
+    expect(limited.body.entries).toHaveLength(1);
+    const badLimit = await call('GET', `/dlq/${GROUP}?limit=0`);
+    expect(badLimit.status).toBe(400);
+
     const shown = await call('GET', `/dlq/${GROUP}/${first.partition}/${first.offset}`);
     expect(shown.status).toBe(200);
     expect(shown.body).toMatchObject({
