@@ -12,7 +12,7 @@ import {
   withOpsContext,
   type CommonOpsOptions,
 } from '../../ops/cli-context.ts';
-import { parseReplayPoint, replay, type ReplayResult } from '../../ops/replay/replay.ts';
+import { followReplay, parseReplayPoint, replay, type ReplayResult } from '../../ops/replay/replay.ts';
 import { printJson, Progress, say } from '../output.ts';
 
 interface ReplayOptions extends CommonOpsOptions {
@@ -20,6 +20,7 @@ interface ReplayOptions extends CommonOpsOptions {
   from: string;
   to?: string;
   dryRun?: boolean;
+  follow?: boolean;
 }
 
 const HELP = `
@@ -57,6 +58,10 @@ export function registerReplay(program: Command): void {
     .requiredOption('--from <time|offset>', 'where to start: ISO time, offset, or partition:offset pairs')
     .option('--to <time|offset>', 'where to stop (bounded window, copied to <group>.retry); see below')
     .option('--dry-run', 'show the per-partition plan and counts; change nothing')
+    .option(
+      '--follow',
+      'after an offset reset, show the group working through the range until it is done (Ctrl-C stops watching, not the replay)',
+    )
     .option('--actor <name>', ACTOR_HELP)
     .option('--prefix <prefix>', PREFIX_HELP)
     .option('--json', 'print one JSON object on stdout')
@@ -93,11 +98,26 @@ async function run(options: ReplayOptions): Promise<void> {
       },
     );
     if (!reported && !result.dryRun && result.records > 0) progress.done();
-    if (json) {
-      printJson(result);
-      return;
+    if (!json) printPlan(result);
+    if (options.follow && result.mode === 'reset' && !result.dryRun && result.records > 0) {
+      say(`waiting for ${result.group} to reprocess ${result.records} records (start its members)`, json);
+      const stop = new AbortController();
+      const abort = () => stop.abort();
+      process.once('SIGINT', abort);
+      const watching = new Progress(`${result.group} reprocessing`, result.records);
+      try {
+        const reprocessed = await followReplay(context, result, {
+          signal: stop.signal,
+          onProgress: (done, total) => watching.update(done, `of ${total} records`),
+        });
+        watching.done(
+          `${reprocessed}/${result.records} records${stop.signal.aborted ? ' (stopped watching)' : ''}`,
+        );
+      } finally {
+        process.off('SIGINT', abort);
+      }
     }
-    printPlan(result);
+    if (json) printJson(result);
   });
 }
 

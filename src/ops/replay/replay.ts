@@ -339,6 +339,56 @@ async function copyWindow(
   }
 }
 
+export interface FollowOptions {
+  onProgress?: (reprocessed: number, total: number) => void;
+  /** Stops watching (not the replay). */
+  signal?: AbortSignal;
+  pollMs?: number;
+}
+
+/**
+ * After an offset reset, watches the group work through the replayed range: resolves with the
+ * records reprocessed (by committed offsets) once every partition's committed offset has reached
+ * the log end of the plan, or when `signal` aborts. It only watches; the group's members do the
+ * work once they are started again.
+ */
+export async function followReplay(
+  context: OpsContext,
+  plan: ReplayPlan,
+  options: FollowOptions = {},
+): Promise<number> {
+  const pollMs = options.pollMs ?? 1000;
+  return withAdmin(context.kafka, undefined, async (admin) => {
+    for (;;) {
+      let done = 0;
+      let caughtUp = true;
+      for (const topic of plan.topics) {
+        const committed = await committedOffsets(admin, plan.groupId, topic);
+        for (const p of plan.partitions.filter((candidate) => candidate.topic === topic)) {
+          const at = BigInt(committed.get(p.partition) ?? p.from);
+          const end = BigInt(p.end);
+          const reached = at < end ? at : end;
+          done += Number(reached - BigInt(p.from) > 0n ? reached - BigInt(p.from) : 0n);
+          if (at < end) caughtUp = false;
+        }
+      }
+      options.onProgress?.(done, plan.records);
+      if (caughtUp || options.signal?.aborted) return done;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, pollMs);
+        options.signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          { once: true },
+        );
+      });
+    }
+  });
+}
+
 /** The prefixed topics to replay: one named topic (which the group must read), or all it reads. */
 function topicsOf(group: OpsGroup, topic: string | undefined, prefix: string): string[] {
   if (topic === undefined) return [...group.reads];

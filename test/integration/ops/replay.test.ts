@@ -8,7 +8,12 @@
 import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliActor } from '../../../src/ops/audit/audit.ts';
-import { parseReplayPoint, replay, REPLAYED_FROM_HEADER } from '../../../src/ops/replay/replay.ts';
+import {
+  followReplay,
+  parseReplayPoint,
+  replay,
+  REPLAYED_FROM_HEADER,
+} from '../../../src/ops/replay/replay.ts';
 import { readTopicSnapshot } from '../../../src/ops/topic-reader.ts';
 import { headerText } from '../../../src/runtime/bus/types.ts';
 import { loadConfig } from '../../../src/runtime/config.ts';
@@ -167,7 +172,10 @@ describe('replay from a time', () => {
     }
     expect(await committed()).toEqual(firstInWindow);
 
+    // Watching the group work through the range ends when it has committed up to the end.
+    const following = followReplay(ops.context, result, { pollMs: 200 });
     const again = await consumeAsGroup(result.records);
+    expect(await following).toBe(result.records);
     expect(again.sort()).toEqual([...produced.window!, ...produced.after!].sort());
 
     const events = (await ops.auditEvents()).slice(auditsBefore);
