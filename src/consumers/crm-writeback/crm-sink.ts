@@ -26,6 +26,7 @@ import type { Logger } from '../../runtime/logger.ts';
 import { GroupIds, GROUPS } from '../../topology/topics.ts';
 import type { Sink, SinkOutcome, SinkRecord } from '../sink.ts';
 import { AppliedVersions } from './applied-versions.ts';
+import { KeyedLock } from './keyed-lock.ts';
 import { errorsOf, refusal, type SalesforceClient } from './salesforce-client.ts';
 import { planCrmWrite, type CrmPlan, type SObjectFields } from './writeback-plan.ts';
 
@@ -63,6 +64,7 @@ export class CrmWritebackSink implements Sink {
   private readonly logger: Logger;
 
   private readonly applyBudgetMs: number;
+  private readonly lock = new KeyedLock();
 
   constructor(client: SalesforceClient, logger: Logger, options: SaasSinkOptions = {}) {
     this.client = client;
@@ -126,42 +128,49 @@ export class CrmWritebackSink implements Sink {
       const results: WriteResult[] = [];
       let goldenIdPlaced = false;
       for (const accountId of plan.accountIds) {
-        const account = await this.read('Account', `/${encodeURIComponent(accountId)}`, context, 'by-id');
-        if (account === 'deleted') continue;
-        // Only one Account can hold the golden id: External ID fields are unique.
-        const takesGoldenId = !goldenIdPlaced;
-        goldenIdPlaced = true;
-        if (
-          takesGoldenId &&
-          account.versions.takeoverVerdict(plan.goldenId, account.externalId, plan.occurredAt) === 'stale'
-        ) {
-          // Another golden id took this Account over with a newer change (a merge or an unmerge).
-          results.push('stale');
-          continue;
-        }
-        const fields = takesGoldenId ? { ...plan.fields, ExternalId__c: plan.goldenId } : plan.fields;
-        results.push(await this.write('Account', account, plan, fields, context, plan.occurredAt));
+        const result = await this.lock.run(`Account:${accountId}`, async () => {
+          const account = await this.read('Account', `/${encodeURIComponent(accountId)}`, context, 'by-id');
+          if (account === 'deleted') return 'deleted';
+          // Only one Account can hold the golden id: External ID fields are unique.
+          const takesGoldenId = !goldenIdPlaced;
+          goldenIdPlaced = true;
+          if (
+            takesGoldenId &&
+            account.versions.takeoverVerdict(plan.goldenId, account.externalId, plan.occurredAt) === 'stale'
+          ) {
+            // Another golden id took this Account over with a newer change (a merge or an unmerge).
+            return 'stale';
+          }
+          const fields = takesGoldenId ? { ...plan.fields, ExternalId__c: plan.goldenId } : plan.fields;
+          return this.write('Account', account, plan, fields, context, plan.occurredAt);
+        });
+        if (result !== 'deleted') results.push(result);
       }
       if (results.length === 0) {
         return { status: 'ignored', reason: 'every linked Salesforce account is deleted in the CRM' };
       }
       return outcomeOf(results);
     }
-    const opportunity = plan.opportunityId
-      ? await this.read('Opportunity', `/${encodeURIComponent(plan.opportunityId)}`, context, 'by-id')
-      : await this.read(
-          'Opportunity',
-          `/ExternalId__c/${encodeURIComponent(plan.contractId)}`,
-          context,
-          'may-be-missing',
-        );
-    if (opportunity === 'deleted') {
-      return { status: 'ignored', reason: 'the opportunity is deleted in the CRM' };
-    }
-    if (opportunity === 'missing') {
-      return { status: 'ignored', reason: 'no CRM opportunity is linked to the contract' };
-    }
-    return outcomeOf([await this.write('Opportunity', opportunity, plan, plan.fields, context)]);
+    // Locked by the contract: its own record names the Opportunity by id, its invoices and renewals
+    // by contract id; both are the same contract.
+    const lockKey = `Opportunity:${plan.contractId}`;
+    return this.lock.run(lockKey, async (): Promise<SinkOutcome> => {
+      const opportunity = plan.opportunityId
+        ? await this.read('Opportunity', `/${encodeURIComponent(plan.opportunityId)}`, context, 'by-id')
+        : await this.read(
+            'Opportunity',
+            `/ExternalId__c/${encodeURIComponent(plan.contractId)}`,
+            context,
+            'may-be-missing',
+          );
+      if (opportunity === 'deleted') {
+        return { status: 'ignored', reason: 'the opportunity is deleted in the CRM' };
+      }
+      if (opportunity === 'missing') {
+        return { status: 'ignored', reason: 'no CRM opportunity is linked to the contract' };
+      }
+      return outcomeOf([await this.write('Opportunity', opportunity, plan, plan.fields, context)]);
+    });
   }
 
   /**

@@ -23,6 +23,7 @@ import { GroupIds } from '../../topology/topics.ts';
 import { AppliedVersions } from '../crm-writeback/applied-versions.ts';
 import { DEFAULT_APPLY_BUDGET_MS, readsOf, type SaasSinkOptions } from '../crm-writeback/crm-sink.ts';
 import { retriable } from '../crm-writeback/http-target.ts';
+import { KeyedLock } from '../crm-writeback/keyed-lock.ts';
 import type { Sink, SinkOutcome, SinkRecord } from '../sink.ts';
 import { planSupportWrite, type SupportPlan } from './entitlement-plan.ts';
 import type { ZendeskClient } from './zendesk-client.ts';
@@ -61,6 +62,7 @@ export class SupportEntitlementSink implements Sink {
   private readonly logger: Logger;
 
   private readonly applyBudgetMs: number;
+  private readonly lock = new KeyedLock();
 
   constructor(client: ZendeskClient, logger: Logger, options: SaasSinkOptions = {}) {
     this.client = client;
@@ -136,6 +138,15 @@ export class SupportEntitlementSink implements Sink {
 
   private async carryOut(plan: SupportPlan, context: ErrorContext): Promise<SinkOutcome> {
     if (plan.kind === 'ignore') return { status: 'ignored', reason: plan.reason };
+    // One golden customer's organization takes its customer and entitlement records (different
+    // topics, applied at once by the runner): one read-check-write at a time per golden id.
+    return this.lock.run(plan.goldenId, () => this.carryOutLocked(plan, context));
+  }
+
+  private async carryOutLocked(
+    plan: Exclude<SupportPlan, { kind: 'ignore' }>,
+    context: ErrorContext,
+  ): Promise<SinkOutcome> {
     if (plan.kind === 'entitlement') {
       const organization = await this.byExternalId(plan.goldenId, context);
       if (!organization) {

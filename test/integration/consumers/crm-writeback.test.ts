@@ -312,6 +312,48 @@ describe('exactly once in effect, and never backwards', () => {
     expect(sf.record('Account', accountId)?.fields.ExternalId__c).toBe(newer);
   });
 
+  it('records of one Opportunity applied at once from two partitions (contract and invoice topics) both keep their version', async () => {
+    const sink = sinkFor();
+    const { opportunityId } = seedCrm();
+    const goldenId = randomUUID();
+    const contractId = `salesforce:${opportunityId}`;
+    const contract = contractRecord(
+      {
+        goldenId,
+        contractId,
+        sources: [{ system: 'salesforce', instance: null, entity: 'opportunity', id: opportunityId }],
+      },
+      { version: 4 },
+    );
+    const invoices = [1, 2, 3].map((n) =>
+      invoiceRecord({ goldenId, invoiceId: `stripe:in_c${n}`, contractId }, { version: 10 + n }),
+    );
+    const renewal = renewalRecord({ goldenId, renewalId: `${contractId}:r`, contractId }, { version: 2 });
+
+    // As the runner does with partitions of different topics: separate calls, at the same time.
+    const outcomes = await Promise.all(
+      [contract, ...invoices, renewal].map((record) => sink.apply([record])),
+    );
+
+    expect(outcomes.flat().map((outcome) => outcome.status)).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+    ]);
+    const versions = JSON.parse(
+      String(sf.record('Opportunity', opportunityId)?.fields.Syncline_Versions__c),
+    ) as Record<string, number>;
+    expect(versions).toMatchObject({
+      [`contract:${contractId}`]: 4,
+      'invoice:stripe:in_c1': 11,
+      'invoice:stripe:in_c2': 12,
+      'invoice:stripe:in_c3': 13,
+      [`renewal:${contractId}:r`]: 2,
+    });
+  });
+
   it('versions are kept per entity: an invoice does not make a later renewal of the same opportunity stale', async () => {
     const sink = sinkFor();
     const { opportunityId } = seedCrm();

@@ -223,6 +223,35 @@ describe('exactly once in effect, and never backwards', () => {
     expect(zd.organization(orgId)?.external_id).toBe(newer);
   });
 
+  it("an organization's customer and entitlement records applied at once (two partitions) all keep their version", async () => {
+    const sink = sinkFor();
+    const goldenId = randomUUID();
+    await sink.apply([customerRecord({ goldenId, legalName: uniqueName() }, { version: 1 })]);
+    const entitlements = [1, 2, 3].map((n) =>
+      entitlementRecord({ goldenId, entitlementId: `zendesk:c${n}` }, { version: n }),
+    );
+    const customer = customerRecord({ goldenId, legalName: uniqueName() }, { version: 2 });
+
+    // As the runner does with partitions of different topics: separate calls, at the same time.
+    const outcomes = await Promise.all([customer, ...entitlements].map((record) => sink.apply([record])));
+
+    expect(outcomes.flat().map((outcome) => outcome.status)).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+    ]);
+    const versions = JSON.parse(
+      String((await organizationsWith(goldenId))[0]?.organization_fields.syncline_versions),
+    ) as Record<string, number>;
+    expect(versions).toMatchObject({
+      [`customer:${goldenId}`]: 2,
+      'entitlement:zendesk:c1': 1,
+      'entitlement:zendesk:c2': 2,
+      'entitlement:zendesk:c3': 3,
+    });
+  });
+
   it('an older entitlement version after a newer one is stale and changes nothing', async () => {
     const sink = sinkFor();
     const goldenId = randomUUID();
