@@ -5,10 +5,11 @@
  * Redrive works per key. A key's open entries (its failure entry and the later records parked
  * behind it) move together, in DLQ order, because moving part of a key would apply its records out
  * of order; selecting any entry of a key selects the key. Each entry becomes one record on
- * `<group>.retry` (read by that group only): the original key, value and headers, plus
- * `syncline-redriven-from` (`<dlq partition>/<dlq offset>`), `syncline-redrive-count` (previous
- * count + 1), the original position (`syncline-dlq-original-topic|partition|offset`, so the sink
- * knows which topic's schema the value is written in) and the action's correlation id. Then one
+ * `<group>.retry` (read by that group only): the DLQ record's key, value and headers (the original
+ * ones and the failure context, so the stage counts attempts on, keeps the first failure time and
+ * knows the original topic whose schema the value is written in), with `syncline-redriven-from`
+ * (`<dlq partition>/<dlq offset>`), `syncline-redrive-count` (previous count + 1) and the action's
+ * correlation id (`syncline-ops-correlation-id`). Then one
  * resolution marker per key resolves the moved entries.
  *
  * Records are written before their markers, a chunk of keys at a time: a failure half-way leaves at
@@ -449,13 +450,12 @@ export function parseEntryId(id: string): { partition: number; offset: string } 
 }
 
 function retryRecordOf(entry: DlqEntry, group: OpsGroup, correlationId: string): OutgoingRecord {
-  const headers: Record<string, Buffer | string | readonly Buffer[]> = { ...entry.originalHeaders };
+  // The DLQ record as it is (original headers and failure context: the stage counts attempts on,
+  // keeps the first failure time and reads the value with the original topic's schema), with
+  // where it was redriven from and how often, instead of any previous redrive's.
+  const headers: Record<string, Buffer | string | readonly Buffer[]> = { ...entry.headers };
   headers[DlqHeaders.redrivenFrom] = entryId(entry);
   headers[DlqHeaders.redriveCount] = String(entry.redriveCount + 1);
-  if (entry.context.originalTopic) headers[DlqHeaders.topic] = entry.context.originalTopic;
-  if (entry.context.originalPartition !== null)
-    headers[DlqHeaders.partition] = String(entry.context.originalPartition);
-  if (entry.context.originalOffset !== null) headers[DlqHeaders.offset] = entry.context.originalOffset;
   headers[OPS_CORRELATION_HEADER] = correlationId;
   return { topic: group.retryTopic, key: entry.keyBytes, value: entry.value, headers };
 }

@@ -160,9 +160,11 @@ describe('dlq redrive', () => {
       'value-redrive-a-31',
       'value-redrive-a-32',
     ]);
-    // The failure context stays behind, but for the original position the sink decodes with.
-    expect(headerText(moved[0]!.headers, DlqHeaders.code)).toBeUndefined();
+    // The failure context travels along: the stage counts attempts on and reads the value with
+    // the original topic's schema.
     expect(headerText(moved[0]!.headers, DlqHeaders.topic)).toBe(ops.topicOf('canonical.invoice'));
+    expect(headerText(moved[0]!.headers, DlqHeaders.attempts)).toBe('1');
+    expect(headerText(moved[1]!.headers, DlqHeaders.reason)).toBe('parked');
 
     const after = await listDlq(ops.context, GROUP, { keys: ['redrive-a', 'redrive-b'] });
     expect(after.entries.map((entry) => entry.id)).toEqual([`${other.partition}/${other.offset}`]);
