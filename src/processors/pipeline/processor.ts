@@ -586,7 +586,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
       [...claims.values()].filter((result) => result.status !== 'claimed' || !finished.has(result.claim.key)),
     );
 
-    // One produce call for the chunk: outputs and dead letters in offset order.
+    // The chunk's outputs and dead letters in offset order, in as few produce calls as fit a request.
     const outgoing: OutgoingRecord[] = [];
     settled.forEach((entry, index) => {
       const source = prepared[index]!;
@@ -595,7 +595,8 @@ export function createProcessor(options: ProcessorOptions): Processor {
       if (entry.kind === 'produced') outgoing.push(...entry.outputs);
     });
     try {
-      await producer.send(outgoing);
+      // Calls made one after another keep their order per partition, so they may all be in flight.
+      await Promise.all(slicesOf(outgoing).map((slice) => producer.send(slice)));
     } catch (error) {
       await releaseAll([...claims.values()]);
       throw error;
@@ -695,4 +696,26 @@ export function createProcessor(options: ProcessorOptions): Processor {
       await producer.close();
     },
   };
+}
+
+/** Bytes of outputs per produce call: well inside the producer's request bound (900 KiB). */
+const MAX_SEND_BYTES = 512 * 1024;
+
+/** Consecutive slices of `records` of at most {@link MAX_SEND_BYTES} each (one record may exceed it alone). */
+function slicesOf(records: readonly OutgoingRecord[]): OutgoingRecord[][] {
+  const slices: OutgoingRecord[][] = [];
+  let current: OutgoingRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = (record.value?.length ?? 0) + (record.key?.length ?? 0) + 64;
+    if (current.length > 0 && bytes + size > MAX_SEND_BYTES) {
+      slices.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(record);
+    bytes += size;
+  }
+  if (current.length > 0) slices.push(current);
+  return slices;
 }
