@@ -46,7 +46,13 @@ export function customerValue(
 ): Json {
   const short = goldenId.slice(0, 8);
   return {
-    envelope: envelope('canonical.customer', goldenId, version, occurredAt),
+    // A customer event carries the version of the source record that changed, on that source's
+    // own scale: here deliberately unrelated to (even falling with) the golden version, which is
+    // the one a sink must compare.
+    envelope: {
+      ...envelope('canonical.customer', goldenId, version, occurredAt),
+      sourceVersion: 1_000_000 - version,
+    },
     goldenId,
     goldenVersion: version,
     status: 'ACTIVE',

@@ -149,11 +149,12 @@ export class ErpSqlSink implements Sink {
             continue;
           }
           const highest = state?.version ?? null;
-          if (highest !== null && record.sourceVersion <= highest) {
-            outcomes[index] = { status: record.sourceVersion === highest ? 'duplicate' : 'stale' };
+          const version = definition.versionOf(record);
+          if (highest !== null && version <= highest) {
+            outcomes[index] = { status: version === highest ? 'duplicate' : 'stale' };
             continue;
           }
-          staged.set(stateKey, { version: record.sourceVersion, keys: state?.keys ?? new Set() });
+          staged.set(stateKey, { version, keys: state?.keys ?? new Set() });
           seenKeys.add(record.idempotencyKey);
           toInsert.push(record);
           outcomes[index] = { status: 'applied' };
@@ -195,7 +196,7 @@ export class ErpSqlSink implements Sink {
       const ids = `$${values.length - 1}::text[]`;
       const keys = `$${values.length}::text[]`;
       parts.push(
-        `SELECT '${definition.table}' AS t, record_id, max(source_version) AS version,
+        `SELECT '${definition.table}' AS t, record_id, max(record_version) AS version,
                 array_agg(idempotency_key) FILTER (WHERE idempotency_key = ANY(${keys})) AS keys
            FROM ${this.schema}.${definition.table} WHERE record_id = ANY(${ids}) GROUP BY record_id`,
       );

@@ -5,7 +5,7 @@
  * audit of what was handed over.
  *
  * Each table has the record's idempotency key as primary key (one change is staged at most once,
- * whatever Redis says) and an index on (record id, source version) for the stale-version guard.
+ * whatever Redis says) and an index on (record id, record version) for the stale-version guard.
  * One definition per entity drives the DDL, the row values and the batched INSERT, so the sink and
  * the benchmark's plain INSERT write exactly the same rows.
  */
@@ -27,6 +27,12 @@ export interface InterfaceTable {
   table: string;
   /** The column naming the staged record (customer: golden id; documents: their canonical id). */
   recordIdOf: (record: SinkRecord) => string;
+  /**
+   * The version the stale guard compares: the golden version for customers (a customer event's
+   * envelope carries the version of whichever source record changed, on that source's scale), the
+   * source version for documents (each has one source).
+   */
+  versionOf: (record: SinkRecord) => number;
   columns: Column[];
 }
 
@@ -35,6 +41,7 @@ const envelopeColumns: Column[] = [
   { name: 'record_id', type: 'text', of: () => undefined }, // filled from recordIdOf
   { name: 'golden_id', type: 'uuid', of: (r) => r.key },
   { name: 'source_version', type: 'bigint', of: (r) => r.sourceVersion },
+  { name: 'record_version', type: 'bigint', of: () => undefined }, // filled from versionOf
   { name: 'event_id', type: 'uuid', of: (r) => r.eventId },
   { name: 'event_type', type: 'text', of: (r) => r.eventType },
   { name: 'correlation_id', type: 'uuid', of: (r) => r.correlationId },
@@ -51,6 +58,7 @@ export const INTERFACE_TABLES: readonly InterfaceTable[] = [
     topic: 'canonical.customer',
     table: 'customer_interface',
     recordIdOf: (r) => customer(r).goldenId,
+    versionOf: (r) => customer(r).goldenVersion,
     columns: [
       ...envelopeColumns,
       { name: 'golden_version', type: 'bigint', of: (r) => customer(r).goldenVersion },
@@ -68,6 +76,7 @@ export const INTERFACE_TABLES: readonly InterfaceTable[] = [
     topic: 'canonical.order',
     table: 'order_interface',
     recordIdOf: (r) => order(r).orderId,
+    versionOf: (r) => r.sourceVersion,
     columns: [
       ...envelopeColumns,
       { name: 'contract_id', type: 'text', nullable: true, of: (r) => order(r).contractId },
@@ -88,6 +97,7 @@ export const INTERFACE_TABLES: readonly InterfaceTable[] = [
     topic: 'canonical.invoice',
     table: 'invoice_interface',
     recordIdOf: (r) => invoice(r).invoiceId,
+    versionOf: (r) => r.sourceVersion,
     columns: [
       ...envelopeColumns,
       { name: 'contract_id', type: 'text', nullable: true, of: (r) => invoice(r).contractId },
@@ -122,14 +132,18 @@ export function ddlOf(schema: string, definition: InterfaceTable, table = defini
   import_status text NOT NULL DEFAULT 'PENDING',
   PRIMARY KEY (idempotency_key)
 );
-CREATE INDEX IF NOT EXISTS ${table}_record ON ${schema}.${table} (record_id, source_version);`;
+CREATE INDEX IF NOT EXISTS ${table}_record ON ${schema}.${table} (record_id, record_version);`;
 }
 
 /** Column arrays for `unnest`: one array per column, values in record order. */
 export function columnArrays(definition: InterfaceTable, records: readonly SinkRecord[]): unknown[][] {
   return definition.columns.map((column) =>
     records.map((record) =>
-      column.name === 'record_id' ? definition.recordIdOf(record) : column.of(record),
+      column.name === 'record_id'
+        ? definition.recordIdOf(record)
+        : column.name === 'record_version'
+          ? definition.versionOf(record)
+          : column.of(record),
     ),
   );
 }

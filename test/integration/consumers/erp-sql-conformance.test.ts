@@ -19,7 +19,7 @@ let pool: pg.Pool;
 async function staged(record: SinkRecord): Promise<{ version: string | null; rows: string }> {
   const definition = tableOf(record.topic)!;
   const result = await pool.query<{ version: string | null; rows: string }>(
-    `SELECT max(source_version) AS version, count(*) AS rows FROM ${schema}.${definition.table} WHERE record_id = $1`,
+    `SELECT max(record_version) AS version, count(*) AS rows FROM ${schema}.${definition.table} WHERE record_id = $1`,
     [definition.recordIdOf(record)],
   );
   return result.rows[0]!;
