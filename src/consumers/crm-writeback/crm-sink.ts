@@ -124,33 +124,7 @@ export class CrmWritebackSink implements Sink {
 
   private async carryOut(plan: CrmPlan, context: ErrorContext): Promise<SinkOutcome> {
     if (plan.kind === 'ignore') return { status: 'ignored', reason: plan.reason };
-    if (plan.kind === 'accounts') {
-      const results: WriteResult[] = [];
-      let goldenIdPlaced = false;
-      for (const accountId of plan.accountIds) {
-        const result = await this.lock.run(`Account:${accountId}`, async () => {
-          const account = await this.read('Account', `/${encodeURIComponent(accountId)}`, context, 'by-id');
-          if (account === 'deleted') return 'deleted';
-          // Only one Account can hold the golden id: External ID fields are unique.
-          const takesGoldenId = !goldenIdPlaced;
-          goldenIdPlaced = true;
-          if (
-            takesGoldenId &&
-            account.versions.takeoverVerdict(plan.goldenId, account.externalId, plan.occurredAt) === 'stale'
-          ) {
-            // Another golden id took this Account over with a newer change (a merge or an unmerge).
-            return 'stale';
-          }
-          const fields = takesGoldenId ? { ...plan.fields, ExternalId__c: plan.goldenId } : plan.fields;
-          return this.write('Account', account, plan, fields, context, plan.occurredAt);
-        });
-        if (result !== 'deleted') results.push(result);
-      }
-      if (results.length === 0) {
-        return { status: 'ignored', reason: 'every linked Salesforce account is deleted in the CRM' };
-      }
-      return outcomeOf(results);
-    }
+    if (plan.kind === 'accounts') return this.applyToAccounts(plan, context);
     // Locked by the contract: its own record names the Opportunity by id, its invoices and renewals
     // by contract id; both are the same contract.
     const lockKey = `Opportunity:${plan.contractId}`;
@@ -171,6 +145,69 @@ export class CrmWritebackSink implements Sink {
       }
       return outcomeOf([await this.write('Opportunity', opportunity, plan, plan.fields, context)]);
     });
+  }
+
+  /**
+   * A customer record to every Account the golden customer links. The golden id can sit on one
+   * Account only (External ID fields are unique), so first: which Account holds it now? One of ours
+   * keeps it (a newly linked Account with a lower id must not take it, or Salesforce refuses the
+   * duplicate); one the golden customer no longer links (an unmerge moved it elsewhere) gives it up,
+   * unless it holds this golden customer's version already or a newer one (then this record is late).
+   */
+  private async applyToAccounts(
+    plan: Extract<CrmPlan, { kind: 'accounts' }>,
+    context: ErrorContext,
+  ): Promise<SinkOutcome> {
+    const holder = await this.read(
+      'Account',
+      `/ExternalId__c/${encodeURIComponent(plan.goldenId)}`,
+      context,
+      'may-be-missing',
+    );
+    let order = plan.accountIds;
+    if (holder !== 'missing' && holder !== 'deleted') {
+      const ours = plan.accountIds.find((id) => sameRecordId(id, holder.id));
+      if (ours !== undefined) {
+        order = [ours, ...plan.accountIds.filter((id) => id !== ours)];
+      } else {
+        const verdict = holder.versions.verdict(plan.versionKey, plan.version);
+        if (verdict !== 'new') return { status: verdict };
+        await this.lock.run(`Account:${sameRecordKey(holder.id)}`, () =>
+          this.client.request(
+            {
+              method: 'PATCH',
+              path: `/sobjects/Account/${encodeURIComponent(holder.id)}`,
+              json: { ExternalId__c: null },
+            },
+            context,
+          ),
+        );
+      }
+    }
+    const results: WriteResult[] = [];
+    let goldenIdPlaced = false;
+    for (const accountId of order) {
+      const result = await this.lock.run(`Account:${sameRecordKey(accountId)}`, async () => {
+        const account = await this.read('Account', `/${encodeURIComponent(accountId)}`, context, 'by-id');
+        if (account === 'deleted') return 'deleted';
+        const takesGoldenId = !goldenIdPlaced;
+        goldenIdPlaced = true;
+        if (
+          takesGoldenId &&
+          account.versions.takeoverVerdict(plan.goldenId, account.externalId, plan.occurredAt) === 'stale'
+        ) {
+          // Another golden id took this Account over with a newer change (a merge or an unmerge).
+          return 'stale';
+        }
+        const fields = takesGoldenId ? { ...plan.fields, ExternalId__c: plan.goldenId } : plan.fields;
+        return this.write('Account', account, plan, fields, context, plan.occurredAt);
+      });
+      if (result !== 'deleted') results.push(result);
+    }
+    if (results.length === 0) {
+      return { status: 'ignored', reason: 'every linked Salesforce account is deleted in the CRM' };
+    }
+    return outcomeOf(results);
   }
 
   /**
@@ -259,6 +296,15 @@ function outcomeOf(results: readonly WriteResult[]): SinkOutcome {
   if (results.includes('applied')) return { status: 'applied' };
   if (results.includes('stale')) return { status: 'stale' };
   return { status: 'duplicate' };
+}
+
+/** Salesforce ids in 15- or 18-character form name the same record when their first 15 agree. */
+function sameRecordId(a: string, b: string): boolean {
+  return sameRecordKey(a) === sameRecordKey(b);
+}
+
+function sameRecordKey(id: string): string {
+  return id.slice(0, 15);
 }
 
 /** Salesforce's `2024-01-31T12:00:00.000+0000` as an HTTP date, or undefined when unreadable. */

@@ -4,8 +4,8 @@
  * version the write is guarded.
  *
  * - `canonical.customer` → every Salesforce Account linked to the golden customer (its `sources`):
- *   the golden id (in the Account's unique External ID field, on one Account only: the lowest id,
- *   since a unique field cannot hold one value twice), the ERP customer number (the ERP source's id),
+ *   the golden id (in the Account's unique External ID field, on one Account only, since a unique
+ *   field cannot hold one value twice: the linked one holding it already, else the lowest id), the ERP customer number (the ERP source's id),
  *   the ERP credit status, and the sync status ("Synced" once the ERP knows the customer, "Pending"
  *   before). A golden id merged into another one, or retired, is ignored: the survivor's record
  *   carries the Accounts.
@@ -36,7 +36,7 @@ export type CrmPlan =
   | { kind: 'ignore'; reason: string }
   | (Guarded & {
       kind: 'accounts';
-      /** 18- or 15-character Account ids, sorted; the first takes the golden id. */
+      /** 18- or 15-character Account ids, sorted (the first takes the golden id unless another holds it). */
       accountIds: string[];
       goldenId: string;
       /** When the customer change happened at its source: orders changes across golden ids. */

@@ -181,6 +181,51 @@ describe('the CRM learns the customer lifecycle', () => {
   });
 });
 
+describe('the golden id on one Account only (External ID fields are unique)', () => {
+  const linked = (...ids: string[]) =>
+    ids.map((id) => ({ system: 'salesforce' as const, instance: null, entity: 'account', id }));
+
+  it('a newly linked Account with a lower id does not take the golden id from the one holding it', async () => {
+    const sink = sinkFor();
+    const lower = seedCrm().accountId;
+    const holder = seedCrm().accountId;
+    const goldenId = randomUUID();
+
+    const first = await sink.apply([customerRecord({ goldenId, sources: linked(holder) }, { version: 1 })]);
+    const both = await sink.apply([
+      customerRecord({ goldenId, sources: linked(lower, holder) }, { version: 2 }),
+    ]);
+
+    expect([first, both]).toEqual([[{ status: 'applied' }], [{ status: 'applied' }]]);
+    expect(sf.record('Account', holder)?.fields.ExternalId__c).toBe(goldenId);
+    expect(sf.record('Account', lower)?.fields).toMatchObject({
+      ExternalId__c: null,
+      ERP_Sync_Status__c: 'Pending',
+    });
+  });
+
+  it('an Account the golden customer no longer links gives the golden id up; a late record of before does not take it back', async () => {
+    const sink = sinkFor();
+    const before = seedCrm().accountId;
+    const after = seedCrm().accountId;
+    const goldenId = randomUUID();
+
+    const linkedBefore = await sink.apply([
+      customerRecord({ goldenId, sources: linked(before) }, { version: 1 }),
+    ]);
+    const moved = await sink.apply([customerRecord({ goldenId, sources: linked(after) }, { version: 2 })]);
+    const late = await sink.apply([customerRecord({ goldenId, sources: linked(before) }, { version: 1 })]);
+
+    expect([linkedBefore, moved, late]).toEqual([
+      [{ status: 'applied' }],
+      [{ status: 'applied' }],
+      [{ status: 'stale' }],
+    ]);
+    expect(sf.record('Account', after)?.fields.ExternalId__c).toBe(goldenId);
+    expect(sf.record('Account', before)?.fields.ExternalId__c).toBeNull();
+  });
+});
+
 describe('records the CRM deleted', () => {
   async function remove(type: string, id: string): Promise<void> {
     const response = await fetch(`${sf.apiUrl}/sobjects/${type}/${id}`, {
@@ -408,7 +453,8 @@ describe('every answer has a class', () => {
     );
     expect(statuses).toEqual([
       'POST /services/oauth2/token 200',
-      'GET /services/data/v60.0 200',
+      'GET /services/data/v60.0 404', // which Account holds the (new) golden id: none yet
+      'GET /services/data/v60.0 200', // the Account's version guard
       'PATCH /services/data/v60.0 204',
     ]);
   });
