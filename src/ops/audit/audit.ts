@@ -1,8 +1,9 @@
 /**
  * The audit trail of operator actions (DESIGN.md, Guarantees): every replay, redrive and discard
  * writes one `syncline.ops.AuditEvent` to `ops.audit` (Avro through the registry, keyed by the
- * group acted on) and one log line with the same facts. Dry runs change nothing and are not
- * audited.
+ * group acted on) and one log line with the same facts. A refused action (loop limit, live group
+ * members) is audited as FAILED with the reason: who tried what matters too. Dry runs and invalid
+ * requests change nothing and are not audited.
  *
  * The audit record is written after the action, with its outcome. An action that fails half-way
  * is audited as PARTIAL or FAILED with what it did; if the audit write itself fails, the action

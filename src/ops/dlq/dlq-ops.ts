@@ -256,7 +256,7 @@ export async function redriveDlq(
     return over.length === 0;
   });
   if (refused.length > 0 && !options.skipOverLimit) {
-    throw refusal(
+    const refusedError = refusal(
       `refused: ${refused.length} ${refused.length === 1 ? 'entry was' : 'entries were'} redriven ${maxRedrives} times ` +
         `already (limit ${maxRedrives}): ${refused
           .slice(0, 20)
@@ -266,6 +266,22 @@ export async function redriveDlq(
           )}${refused.length > 20 ? ', ...' : ''}; fix the cause and discard them, or redrive the others with --skip-over-limit`,
       group,
     );
+    // A refused action is on the record too: who tried what, and why it did not happen.
+    if (!options.dryRun) {
+      await audit(context, {
+        action: 'REDRIVE',
+        actor: options.actor,
+        group: group.name,
+        topic: group.dlqTopic,
+        ranges: rangesOf(refused.map((entry) => fold.entry(...splitId(entry.id))!)),
+        count: 0,
+        outcome: 'FAILED',
+        reason: refusedError.message,
+        correlationId: newCorrelationId(),
+        details: { selection: describeSelection(selection), maxRedrives: String(maxRedrives) },
+      });
+    }
+    throw refusedError;
   }
   const moving = accepted.flat();
   const result: RedriveResult = {
@@ -528,6 +544,11 @@ function rangesOf(entries: readonly DlqEntry[]): OffsetRange[] {
       toOffset: Number(range.to),
       fromTimestamp: null,
     }));
+}
+
+function splitId(id: string): [number, string] {
+  const { partition, offset } = parseEntryId(id);
+  return [partition, offset];
 }
 
 function describeSelection(selection: DlqSelection): string {

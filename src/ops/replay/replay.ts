@@ -141,7 +141,26 @@ export async function replay(
     const plan = await planReplay(admin, group, request, context.prefix);
     const result: ReplayResult = { ...plan, dryRun: options.dryRun === true, correlationId: null, done: 0 };
     if (options.dryRun) return result;
-    if (plan.mode === 'reset') await refuseWhileActive(admin, group);
+    if (plan.mode === 'reset') {
+      try {
+        await refuseWhileActive(admin, group);
+      } catch (error) {
+        // A refused replay is on the record too: who tried what, and why it did not happen.
+        await audit(context, {
+          action: 'REPLAY',
+          actor: options.actor,
+          group: group.name,
+          topic: plan.topics.length === 1 ? (plan.topics[0] ?? null) : null,
+          ranges: rangesOf(plan, request.from),
+          count: 0,
+          outcome: 'FAILED',
+          reason: error instanceof Error ? error.message : String(error),
+          correlationId: newCorrelationId(),
+          details: { mode: plan.mode, from: plan.from, topics: plan.topics.join(',') },
+        });
+        throw error;
+      }
+    }
     const correlationId = newCorrelationId();
     result.correlationId = correlationId;
     let failure: SynclineError | undefined;

@@ -225,7 +225,12 @@ describe('dlq redrive', () => {
       `refused: 1 entry was redriven 5 times already (limit 5): ${looping.partition}/${looping.offset} (key loop-a, 5x)`,
     );
     expect((await retryRecords()).length).toBe(before);
-    expect((await ops.auditEvents()).length).toBe(auditsBefore);
+    // The refusal is audited: who tried, and why nothing moved.
+    const refusedEvents = (await ops.auditEvents()).slice(auditsBefore);
+    expect(refusedEvents).toMatchObject([
+      { action: 'REDRIVE', outcome: 'FAILED', count: 0, actor: 'it-operator' },
+    ]);
+    expect(refusedEvents[0]!.reason).toMatch(/^refused: 1 entry was redriven 5 times/);
 
     const skipping = await redriveDlq(
       ops.context,

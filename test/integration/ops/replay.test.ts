@@ -154,6 +154,9 @@ describe('replay from a time', () => {
       await member.disconnect();
     }
     expect(await committed()).toEqual(before);
+    const [refusal] = (await ops.auditEvents()).slice(-1);
+    expect(refusal).toMatchObject({ action: 'REPLAY', outcome: 'FAILED', count: 0 });
+    expect(refusal!.reason).toMatch(/active member/);
   });
 
   it('resets the offsets to the window’s first records; the group then reads exactly those records again', async () => {
