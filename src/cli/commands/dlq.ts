@@ -61,7 +61,7 @@ export function registerDlq(program: Command): void {
     .command('list')
     .description('Counts of the open entries by reason, error code and topic, then the entries.')
     .requiredOption('--group <group>', GROUP_HELP)
-    .option('--filter <field=value>', FILTER_HELP, collect, [])
+    .option('--filter <field=value>', FILTER_HELP, collect)
     .option('--prefix <prefix>', PREFIX_HELP)
     .option(
       '--json',
@@ -91,7 +91,7 @@ export function registerDlq(program: Command): void {
         'redriven --max-redrives times are refused, by name.',
     )
     .requiredOption('--group <group>', GROUP_HELP)
-    .option('--filter <field=value>', FILTER_HELP, collect, [])
+    .option('--filter <field=value>', FILTER_HELP, collect)
     .option(
       '--entry <partition/offset>',
       'an entry to redrive (repeatable), instead of a filter',
@@ -118,7 +118,7 @@ export function registerDlq(program: Command): void {
     .description('Resolve open entries as discarded, without moving them (resolution markers only).')
     .requiredOption('--group <group>', GROUP_HELP)
     .requiredOption('--reason <text>', 'why, for the audit trail')
-    .option('--filter <field=value>', FILTER_HELP, collect, [])
+    .option('--filter <field=value>', FILTER_HELP, collect)
     .option(
       '--entry <partition/offset>',
       'an entry to discard (repeatable), instead of a filter',
