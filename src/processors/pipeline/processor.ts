@@ -62,7 +62,7 @@ import { createPipelineMetrics, RecordOutcomes, type PipelineMetrics } from './p
 const CANONICAL_EVENT_NAMESPACE = '5f0c7a4e-2b1d-5c3e-9f8a-7b6c5d4e3f21';
 
 /** Partitions a processor handles at once unless told otherwise. */
-export const DEFAULT_PARTITIONS_CONCURRENTLY = 4;
+export const DEFAULT_PARTITIONS_CONCURRENTLY = 2;
 
 /** The mapping the pipeline needs: a mapper per raw topic, and the canonical customer of a golden record. */
 export interface PipelineMapping {
@@ -93,9 +93,9 @@ export interface ProcessorOptions {
    */
   unknownCustomerWindowMs?: number;
   /**
-   * Partitions processed at once. Default 4: match-merge waits on Redis round trips (locks, reads,
-   * commit) record by record, so more partitions in flight keep the process busy; `syncline bench
-   * process` measured about twice the records/s of 2 on the local stack.
+   * Partitions processed at once. Default 2. More did not help in `syncline bench process` on the
+   * local stack (4 gave the same records/s as 2, with twice the time per match-merge resolve: the
+   * process was short of CPU, not waiting on Redis), and each one more adds lock contention.
    */
   partitionsConsumedConcurrently?: number;
   /**
