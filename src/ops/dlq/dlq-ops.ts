@@ -217,7 +217,16 @@ export interface RedriveResult {
 }
 
 /** Moves the selected keys' open entries to `<group>.retry` and resolves them. */
-export async function redriveDlq(
+export function redriveDlq(
+  context: OpsContext,
+  groupName: string,
+  selection: DlqSelection,
+  options: RedriveOptions,
+): Promise<RedriveResult> {
+  return oneAtATime(`${context.prefix}${groupName}`, () => redrive(context, groupName, selection, options));
+}
+
+async function redrive(
   context: OpsContext,
   groupName: string,
   selection: DlqSelection,
@@ -361,7 +370,16 @@ export interface DiscardResult {
 }
 
 /** Resolves exactly the selected open entries as discarded (markers only; nothing is moved). */
-export async function discardDlq(
+export function discardDlq(
+  context: OpsContext,
+  groupName: string,
+  selection: DlqSelection,
+  options: DiscardOptions,
+): Promise<DiscardResult> {
+  return oneAtATime(`${context.prefix}${groupName}`, () => discard(context, groupName, selection, options));
+}
+
+async function discard(
   context: OpsContext,
   groupName: string,
   selection: DlqSelection,
@@ -416,6 +434,26 @@ export async function discardDlq(
   });
   if (failure) throw failure;
   return result;
+}
+
+/**
+ * Redrives and discards of one group run one at a time in this process (the admin server may get
+ * two at once): each reads the DLQ after the previous one's markers are acknowledged, so the same
+ * entry is never moved twice by two overlapping calls. Two processes (a CLI and a server) are not
+ * coordinated; an overlap there can move an entry twice, which idempotent effects absorb.
+ */
+const groupQueues = new Map<string, Promise<unknown>>();
+
+function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const previous = groupQueues.get(key) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(work);
+  groupQueues.set(key, next);
+  void next
+    .catch(() => undefined)
+    .finally(() => {
+      if (groupQueues.get(key) === next) groupQueues.delete(key);
+    });
+  return next;
 }
 
 /** The open entries a selection names, in DLQ order; names of entries that are not open are refused. */

@@ -252,6 +252,17 @@ describe('dlq redrive', () => {
     expect(raised.moved).toBe(1);
   });
 
+  it('two overlapping redrives of the same entries in one process move them once', async () => {
+    await ops.deadLetter({ key: 'twice-a', originalOffset: 80 });
+    const before = (await retryRecords()).length;
+    const [a, b] = await Promise.all([
+      redriveDlq(ops.context, GROUP, { filter: { keys: ['twice-a'] } }, { actor }),
+      redriveDlq(ops.context, GROUP, { filter: { keys: ['twice-a'] } }, { actor }),
+    ]);
+    expect(a.moved + b.moved).toBe(1);
+    expect((await retryRecords()).length).toBe(before + 1);
+  });
+
   it('a dry run says what would move and changes nothing', async () => {
     await ops.deadLetter({ key: 'dry-a', originalOffset: 60 });
     const before = (await retryRecords()).length;
