@@ -359,6 +359,9 @@ export function createSinkRunner(options: SinkRunnerOptions): SinkRunner {
   }
 
   async function processBatch(batch: IncomingBatch): Promise<void> {
+    // A batch fetched before its partition was paused: leave it; the partition resumes at the
+    // first unprocessed record when its hold ends.
+    if (holds.has(`${batch.topic}/${batch.partition}`)) return;
     const records = batch.records;
     let index = 0;
     while (index < records.length) {
