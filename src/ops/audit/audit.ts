@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { classify } from '../../runtime/errors.ts';
+import { classify, SynclineError } from '../../runtime/errors.ts';
 import type {
   AuditAction,
   AuditChannel,
@@ -88,7 +88,12 @@ export async function audit(context: OpsContext, input: AuditInput): Promise<Aud
     const value = await context.serde.encode(context.auditTopic, event);
     await context.producer.send([{ topic: context.auditTopic, key: input.group, value }]);
   } catch (error) {
-    throw classify(error, { topic: context.auditTopic, part: 'audit' });
+    const failure = classify(error, { topic: context.auditTopic, part: 'audit' });
+    throw new SynclineError(
+      failure.code,
+      `${event.action} ${event.outcome === 'SUCCEEDED' ? 'done' : event.outcome.toLowerCase()} (${event.count} records, correlation id ${event.correlationId}), but its audit record could not be written to ${context.auditTopic} (the log has it): ${failure.message}`,
+      { retriable: failure.retriable, context: failure.context, cause: failure },
+    );
   }
   return event;
 }

@@ -11,6 +11,7 @@ import { readTopicSnapshot } from '../../../src/ops/topic-reader.ts';
 import { DlqHeaders } from '../../../src/processors/pipeline/dead-letter.ts';
 import { headerText } from '../../../src/runtime/bus/types.ts';
 import { loadConfig } from '../../../src/runtime/config.ts';
+import { Serde } from '../../../src/schemas/serde.ts';
 import { ErrorCodes } from '../../../src/runtime/errors.ts';
 import { createKafka } from '../../../src/runtime/kafka.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
@@ -261,6 +262,16 @@ describe('dlq redrive', () => {
     ]);
     expect(a.moved + b.moved).toBe(1);
     expect((await retryRecords()).length).toBe(before + 1);
+  });
+
+  it('says so when the move was done but its audit record could not be written', async () => {
+    await ops.deadLetter({ key: 'unaudited-a', originalOffset: 90 });
+    // A context whose serde cannot encode audit records (as with an unregistered subject).
+    const blind = { ...ops.context, serde: new Serde({ source: ops.context.registry, bindings: new Map() }) };
+    await expect(redriveDlq(blind, GROUP, { filter: { keys: ['unaudited-a'] } }, { actor })).rejects.toThrow(
+      /^REDRIVE done \(1 records, correlation id [0-9a-f-]{36}\), but its audit record could not be written/,
+    );
+    expect((await listDlq(ops.context, GROUP, { keys: ['unaudited-a'] })).matching).toBe(0);
   });
 
   it('a dry run says what would move and changes nothing', async () => {
