@@ -1,6 +1,7 @@
 /**
  * The ERP sink through the ERP's REST API (group `erp-rest-sink`): customers, contracts, orders
- * and invoices, one record at a time in partition order (a customer's records are in one partition).
+ * and invoices; several customers at once, each customer's records one at a time in partition
+ * order (a customer's records are all in one partition).
  *
  * Per record: read the entity by its alternate key (golden id, document number) → none: create it
  * with the record's Idempotency-Key → there: compare the version the ERP holds (`externalVersion`)
@@ -33,6 +34,8 @@ export interface ErpRestSinkOptions {
   token: string;
   /** Per HTTP call. Default 10 s. */
   timeoutMs?: number;
+  /** Customers (keys) written at once within one call; each key's records stay in order. Default 8. */
+  concurrency?: number;
 }
 
 const C = TopicNames.canonical;
@@ -50,10 +53,12 @@ export class ErpRestSink implements Sink {
   readonly groupId = GroupIds.erpRestSink;
   readonly topics = [C.customer, C.contract, C.order, C.invoice] as const;
   readonly #client: ErpRestClient;
+  readonly #concurrency: number;
   /** Golden id → ERP customer number: numbers never change once assigned. */
   readonly #customerNumbers = new Map<string, string>();
 
   constructor(options: ErpRestSinkOptions) {
+    this.#concurrency = Math.max(1, options.concurrency ?? 8);
     this.#client = new ErpRestClient({
       apiUrl: options.apiUrl,
       token: options.token,
@@ -61,14 +66,41 @@ export class ErpRestSink implements Sink {
     });
   }
 
+  /**
+   * Keys (customers) are written concurrently, each key's records one after another in the given
+   * order; a key stops at its first failure. The answer is the outcomes up to the first failure in
+   * the given order: records of other keys after it that were written meanwhile come back from the
+   * runner and are then answered `duplicate` (their version is at the ERP already).
+   */
   async apply(records: readonly SinkRecord[]): Promise<SinkOutcome[]> {
-    const outcomes: SinkOutcome[] = [];
-    for (const record of records) {
-      const outcome = await this.#applyOne(record);
-      outcomes.push(outcome);
-      if (outcome.status === 'failed') break; // the runner hands the rest over again
+    const outcomes: (SinkOutcome | undefined)[] = new Array<SinkOutcome | undefined>(records.length);
+    const byKey = new Map<string, number[]>();
+    records.forEach((record, index) => {
+      const indexes = byKey.get(record.key) ?? [];
+      indexes.push(index);
+      byKey.set(record.key, indexes);
+    });
+    const chains = [...byKey.values()];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < chains.length) {
+        const chain = chains[next]!;
+        next += 1;
+        for (const index of chain) {
+          const outcome = await this.#applyOne(records[index]!);
+          outcomes[index] = outcome;
+          if (outcome.status === 'failed') break;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#concurrency, chains.length) }, worker));
+    const answered: SinkOutcome[] = [];
+    for (const outcome of outcomes) {
+      if (outcome === undefined) break;
+      answered.push(outcome);
+      if (outcome.status === 'failed') break;
     }
-    return outcomes;
+    return answered;
   }
 
   probe(): Promise<void> {
