@@ -177,10 +177,15 @@ async function readUntilEnds(
               for (const message of batch.messages) {
                 if (!payload.isRunning()) return;
                 const offset = BigInt(message.offset);
-                if (offset < bound.from) continue; // delivered again after a re-fetch
                 if (offset >= bound.to) break;
-                bound.from = offset + 1n;
-                await onRecord(batch.topic, message.key?.toString('utf8') ?? '', message.value ?? null);
+                if (offset >= bound.from) {
+                  bound.from = offset + 1n;
+                  await onRecord(batch.topic, message.key?.toString('utf8') ?? '', message.value ?? null);
+                }
+                // The consumer's next fetch starts after the last resolved offset: without this,
+                // kafkajs fetches the same batch again and a partition larger than one fetch
+                // never ends (nothing is committed: the group is thrown away).
+                payload.resolveOffset(message.offset);
               }
             } catch (error) {
               clearTimeout(timer);

@@ -16,8 +16,14 @@ import { auditSteward } from '../../../../src/cli/commands/mdm.ts';
 import { closeOpsContext, createOpsContext, type OpsContext } from '../../../../src/ops/ops-context.ts';
 import type { MatchEngine } from '../../../../src/processors/match-merge/engine.ts';
 import { exportGoldenLines } from '../../../../src/processors/match-merge/golden-export.ts';
+import {
+  goldenEvent,
+  goldenRecordOf,
+  originOfRecord,
+} from '../../../../src/processors/match-merge/events.ts';
 import { rebuildFromTopics } from '../../../../src/processors/match-merge/rebuild-from-topics.ts';
 import { StewardService } from '../../../../src/processors/match-merge/steward-service.ts';
+import { parseSourceRecord, type GoldenState } from '../../../../src/processors/match-merge/types.ts';
 import type { EventProducer } from '../../../../src/runtime/bus/types.ts';
 import { createKafkajsBus } from '../../../../src/runtime/bus/kafkajs.ts';
 import { loadConfig } from '../../../../src/runtime/config.ts';
@@ -397,6 +403,55 @@ describe('mdm operations', () => {
     expect(await harness.store.pendingOutbox()).toEqual([]);
     expect(await service.publishPending()).toBe(0);
   });
+
+  it('rebuild reads every partition to its end, also one larger than a fetch (1 MiB)', async () => {
+    // Golden records of one member each, written as the processor would write them.
+    const count = 4000;
+    const origin = { correlationId: randomUUID() };
+    let batch: { topic: string; key: string; value: Buffer }[] = [];
+    const topic = topology.topicOf(TopicNames.mdm.golden);
+    for (let index = 0; index < count; index += 1) {
+      const member = parseSourceRecord({
+        system: 'erp',
+        id: `C-${index}`,
+        name: `Bulk Customer ${index} Handelsgesellschaft mbH`,
+        country: 'DE',
+        address: { line1: `Industriestraße ${index}`, city: 'Köln', postalCode: '50667', country: 'DE' },
+        updatedAt: NOW,
+      });
+      const state: GoldenState = {
+        goldenId: randomUUID(),
+        version: 1,
+        status: 'ACTIVE',
+        mergedInto: null,
+        createdAt: NOW,
+        updatedAt: NOW,
+        change: 'created',
+        members: [member],
+        links: {},
+      };
+      const event = goldenEvent(goldenRecordOf(state), 'created', originOfRecord(member, origin, NOW));
+      batch.push({ topic, key: event.key, value: await topology.serde.encode(topic, event.value) });
+      if (batch.length === 500) {
+        await producer.send(batch);
+        batch = [];
+      }
+    }
+    const sizes = await admin.fetchTopicOffsets(topic);
+    expect(Math.max(...sizes.map((partition) => Number(partition.high)))).toBeGreaterThan(1200);
+
+    const report = await rebuildFromTopics({
+      kafka,
+      serde: topology.serde,
+      engine,
+      topicPrefix: topology.prefix,
+    });
+    // Earlier tests of this file published golden records too: at least these are all back.
+    expect(report.goldens).toBeGreaterThanOrEqual(count);
+    expect(report.restoredFromAttributes).toBe(0);
+    const xrefs = await harness.store.xrefs();
+    for (let index = 0; index < count; index += 1) expect(xrefs.has(`erp:C-${index}`)).toBe(true);
+  }, 120_000);
 
   it('rebuild refuses when its topics are missing, or while Redis still holds a match state', async () => {
     await expect(
