@@ -8,6 +8,7 @@ import { formatSerdeBench, runSerdeBench } from '../../bench/serde.ts';
 import { formatIngestBench, runIngestBench } from '../../bench/ingest.ts';
 import { formatProcessBench, runProcessBench } from '../../bench/process.ts';
 import { registerMatchScenario } from './bench-match.ts';
+import { registerSinkScenario } from './bench-sink.ts';
 import { loadConfig } from '../../runtime/config.ts';
 import { printJson, Progress, say } from '../output.ts';
 
@@ -118,6 +119,7 @@ export const scenarios: RegisterScenario[] = [
   registerSerdeScenario,
   registerIngestScenario,
   registerMatchScenario,
+  registerSinkScenario,
   registerProcessScenario,
 ];
 

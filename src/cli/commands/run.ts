@@ -1,6 +1,7 @@
 /**
  * `syncline run --role <role>`: runs Syncline's long-lived roles in this process, inside a service
- * host (admin server on 9464 with /healthz, /readyz, /metrics; graceful shutdown on SIGTERM/SIGINT).
+ * host (admin server on 9464 with /healthz, /readyz, /metrics, and the token-protected ops API under
+ * /api: DLQ list/show/redrive/discard and replay; graceful shutdown on SIGTERM/SIGINT).
  * Scale a role by starting more processes with the same role.
  */
 import { Option, type Command } from 'commander';
@@ -10,6 +11,9 @@ import {
   startSink,
   type SinkFactory,
 } from '../../consumers/sink-service.ts';
+import { startCrmWriteback } from '../../consumers/crm-writeback/start-crm-writeback.ts';
+import { supportEntitlementSinkFactory } from '../../consumers/support-entitlement/start-support-entitlement.ts';
+import { mountOpsApi } from '../../ops/admin-routes.ts';
 import { startProcessing } from '../../processors/process-service.ts';
 import { startIngest } from '../../producers/ingest-service.ts';
 import { loadConfig, type Config } from '../../runtime/config.ts';
@@ -63,9 +67,17 @@ const ROLES: Record<string, Role> = {
     'customers, orders and invoices into the ERP interface tables in PostgreSQL (group erp-sql-sink)',
     erpSqlSinkFactory,
   ),
-  // The SaaS write-backs go here the same way: 'sink-crm' (group crm-writeback-sink) and
-  // 'sink-support' (group support-entitlement-sink), each `sinkRole(description, factory)` with a
-  // SinkFactory from src/consumers/crm-writeback/ and src/consumers/support-entitlement/.
+  'sink-crm': {
+    description:
+      'golden ids, ERP customer numbers, contract/invoice/renewal status back to Salesforce (group crm-writeback-sink)',
+    dependencies: ['kafka', 'registry', 'redis'],
+    // Its own start: it also watches the org's API allowance (syncline_target_api_usage_ratio).
+    start: startCrmWriteback,
+  },
+  'sink-support': sinkRole(
+    'support organizations and their entitlements in Zendesk (group support-entitlement-sink)',
+    supportEntitlementSinkFactory(),
+  ),
 };
 
 export function registerRun(program: Command): void {
@@ -102,6 +114,8 @@ export function registerRun(program: Command): void {
         },
       });
       try {
+        // Every role serves the ops API, so an operator reaches DLQs and replay on any instance.
+        mountOpsApi(host, config, baseLogger);
         await role.start(host, config, baseLogger);
       } catch (error) {
         await host.shutdown.shutdown(`role ${options.role} failed to start`, 1);

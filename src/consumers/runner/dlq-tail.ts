@@ -73,6 +73,9 @@ export class DlqTail {
         for (const message of batch.messages) {
           this.#options.onRecord(toIncoming(topic, batch.partition, message));
         }
+        // Without resolving, kafkajs fetches the same batch again and again (auto-resolve is off):
+        // a DLQ larger than one fetch would never be read to its end.
+        if (batch.messages.length > 0) payload.resolveOffset(batch.lastOffset());
         const end = remaining.get(batch.partition);
         if (end !== undefined && BigInt(batch.lastOffset()) + 1n >= end) {
           remaining.delete(batch.partition);
