@@ -33,6 +33,7 @@ import { applyAndAwait, diffTopology, refusedError } from '../topology/cluster.t
 import { dlqTopicOf, GroupIds, TopicNames } from '../topology/topics.ts';
 import { resolveTopology } from '../topology/topology.ts';
 import { counterSum, endOffsets, waitUntilConsumed } from './drain.ts';
+import { startSinkStage, type SinkStage } from './sink-stage.ts';
 
 /** How long the demo waits for a stage to catch up after the traffic stopped. */
 const CATCH_UP_MS = 120_000;
@@ -75,9 +76,16 @@ export interface DemoReport {
   /** False when a stage had not caught up within the demo's wait; `behind` says by how much. */
   caughtUp: boolean;
   behind: Record<string, number>;
-  /** Webhook latency at the sender, acknowledgement included (acks=all). */
+  /** Records each sink settled in this run, by target and outcome (applied, duplicate, stale, ...). */
+  sinkWrites: Record<string, Record<string, number>>;
+  /** Records the ERP REST sink wrote to the reference ERP in this run. */
+  erpWrites: number;
+  /** From Syncline's acknowledgement of a source event to the ERP's commit of its effect. */
   p50Ms: number;
   p99Ms: number;
+  /** Webhook latency at the sender, acknowledgement included (acks=all). */
+  webhookP50Ms: number;
+  webhookP99Ms: number;
   elapsedSeconds: number;
 }
 
@@ -141,8 +149,33 @@ export async function runDemo(baseConfig: Config, logger: Logger, options: DemoO
     const before = await endOffsets(admin, [...RAW_TOPICS, ...outputTopics, ...dlqTopics]);
     const metrics = createMetricsRegistry({ defaultMetrics: false });
 
+    const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
+    redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+    const serde = new Serde({
+      source: new RegistryClient({ url: config.schemaRegistryUrl }),
+      bindings: bindingsFromCatalog(loadCatalog()),
+    });
     onStep('process: canonical mapping and match-merge (group syncline-processor)');
-    const processing = await startDemoProcessing(config, logger, metrics);
+    const processing = await startDemoProcessing({ config, logger, metrics, redis, serde });
+    onStep('sinks: ERP (REST, reference ERP), CRM write-back (Salesforce double), support (Zendesk double)');
+    let sinks: SinkStage;
+    try {
+      // The poller reads the demo's ERP sandbox; the ERP sink writes to the local stack's reference ERP.
+      const { erp: _sandbox, ...sinkConfig } = config;
+      sinks = await startSinkStage({
+        config: baseConfig.erp ? { ...sinkConfig, erp: baseConfig.erp } : sinkConfig,
+        logger,
+        kafka,
+        redis,
+        serde,
+        metrics,
+        companies: population.companies,
+      });
+    } catch (error) {
+      await processing.close();
+      redis.disconnect();
+      throw error;
+    }
     let summary: SimulationSummary;
     let truth: TruthLine[];
     const behind: Record<string, number> = {};
@@ -170,9 +203,16 @@ export async function runDemo(baseConfig: Config, logger: Logger, options: DemoO
       onStep('process: waiting until every raw record is processed');
       const drained = await waitUntilConsumed(admin, GroupIds.processor, RAW_TOPICS, CATCH_UP_MS);
       if (!drained.caughtUp) behind[GroupIds.processor] = drained.behind;
+      for (const group of sinks.groups) {
+        onStep(`sink ${group.target}: waiting until every canonical record is settled`);
+        const settled = await waitUntilConsumed(admin, group.groupId, group.topics, CATCH_UP_MS);
+        if (!settled.caughtUp) behind[group.groupId] = settled.behind;
+      }
       assigned = await processing.goldenIdsOf(truth);
     } finally {
+      await sinks.close();
       await processing.close();
+      await redis.quit().catch(() => redis.disconnect());
     }
 
     const after = await endOffsets(admin, [...RAW_TOPICS, ...outputTopics, ...dlqTopics]);
@@ -190,6 +230,18 @@ export async function runDemo(baseConfig: Config, logger: Logger, options: DemoO
     for (const outcome of ['new', 'auto-merge', 'review', 'update']) {
       outcomes[outcome] = await counterSum(metrics, 'syncline_processor_match_outcomes_total', { outcome });
     }
+    const sinkWrites: Record<string, Record<string, number>> = {};
+    for (const group of sinks.groups) {
+      const byOutcome: Record<string, number> = {};
+      for (const name of ['applied', 'duplicate', 'stale', 'ignored', 'dlq', 'parked']) {
+        byOutcome[name] = await counterSum(metrics, 'syncline_sink_writes_total', {
+          target: group.target,
+          outcome: name,
+        });
+      }
+      sinkWrites[group.target] = byOutcome;
+    }
+    const toErp = [...(sinks.latencies.get('erp-rest') ?? [])].sort((a, b) => a - b);
     const outcome = (name: string) => summary.byOutcome[name] ?? 0;
     const erpRecordsPolled = rawRecords['raw.erp.customer'] ?? 0;
     const refusedCount = Object.entries(summary.byStatus)
@@ -222,8 +274,12 @@ export async function runDemo(baseConfig: Config, logger: Logger, options: DemoO
       dlqByGroup,
       caughtUp: Object.keys(behind).length === 0,
       behind,
-      p50Ms: summary.latencyMs.p50,
-      p99Ms: summary.latencyMs.p99,
+      sinkWrites,
+      erpWrites: sinkWrites['erp-rest']?.applied ?? 0,
+      p50Ms: quantile(toErp, 0.5),
+      p99Ms: quantile(toErp, 0.99),
+      webhookP50Ms: summary.latencyMs.p50,
+      webhookP99Ms: summary.latencyMs.p99,
       elapsedSeconds: Math.round((Date.now() - started) / 100) / 10,
     };
   } finally {
@@ -237,22 +293,22 @@ interface DemoProcessing {
   close(): Promise<void>;
 }
 
+interface ProcessingOptions {
+  config: Config;
+  logger: Logger;
+  metrics: Registry;
+  redis: Redis;
+  serde: Serde;
+}
+
 /** The process role, in this process: the same pipeline as `syncline run --role process`. */
-async function startDemoProcessing(
-  config: Config,
-  logger: Logger,
-  metrics: Registry,
-): Promise<DemoProcessing> {
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
-  redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+async function startDemoProcessing(options: ProcessingOptions): Promise<DemoProcessing> {
+  const { config, logger, metrics, redis, serde } = options;
   const store = new RedisMatchStore({ redis, prefix: MATCH_PREFIX });
   const processor: Processor = createProcessor({
-    bus: createKafkajsBus(config, logger),
+    bus: createKafkajsBus(config, logger, { metrics }),
     redis,
-    serde: new Serde({
-      source: new RegistryClient({ url: config.schemaRegistryUrl }),
-      bindings: bindingsFromCatalog(loadCatalog()),
-    }),
+    serde,
     engine: new MatchEngine({ store }),
     mapping: canonicalMapping,
     logger,
@@ -271,11 +327,14 @@ async function startDemoProcessing(
       }
       return assigned;
     },
-    async close() {
-      await processor.close();
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    close: () => processor.close(),
   };
+}
+
+/** The value at quantile `q` of ascending `sorted` samples (nearest rank); 0 without samples. */
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
 }
 
 function round(value: number): number {

@@ -71,13 +71,21 @@ function describe(report: DemoReport): string {
     .filter(([, count]) => count > 0)
     .map(([group, count]) => `${group} ${count}`)
     .join(', ');
+  const sinks = Object.entries(report.sinkWrites)
+    .map(
+      ([target, outcomes]) =>
+        `    ${target.padEnd(28)} ${Object.entries(outcomes)
+          .map(([outcome, count]) => `${outcome} ${count}`)
+          .join(', ')}`,
+    )
+    .join('\n');
   const w = report.webhooks;
   return [
     '',
     `Syncline demo: ${report.eventsIn} events in, from ${report.companies} simulated companies (${report.elapsedSeconds}s)`,
     `  webhooks sent ${w.sent}: accepted ${w.accepted}, duplicates recognised ${w.duplicatesRecognised}, ` +
       `event types ignored ${w.ignoredEventTypes}, refused ${w.refused}, unavailable ${w.unavailable}`,
-    `  webhook latency with acks=all: p50 ${report.p50Ms.toFixed(1)} ms, p99 ${report.p99Ms.toFixed(1)} ms`,
+    `  webhook latency with acks=all: p50 ${report.webhookP50Ms.toFixed(1)} ms, p99 ${report.webhookP99Ms.toFixed(1)} ms`,
     `  ERP customer-master records polled: ${report.erpRecordsPolled}`,
     '  records on the raw topics (Avro, Confluent wire format):',
     raw,
@@ -89,6 +97,9 @@ function describe(report: DemoReport): string {
       .join(', ')}`,
     '  records written by the processor:',
     canonical,
+    '  records settled by each sink (applied, duplicate, stale, ignored, dlq, parked):',
+    sinks,
+    `  ERP writes: ${report.erpWrites}; from acknowledgement to ERP commit: p50 ${report.p50Ms.toFixed(0)} ms, p99 ${report.p99Ms.toFixed(0)} ms`,
     `  dead-lettered: ${report.dlq}${report.dlq > 0 ? ` (${dlq}; see syncline dlq list --group <group>)` : ''}`,
     report.caughtUp
       ? '  every stage caught up'

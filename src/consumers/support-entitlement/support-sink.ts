@@ -167,28 +167,43 @@ export class SupportEntitlementSink implements Sink {
       (await this.byExternalId(plan.goldenId, context)) ??
       (await this.linked(plan.linkedOrganizationIds, context));
     if (!found) {
-      await this.client.request(
-        {
-          method: 'POST',
-          path: '/organizations/create_or_update.json',
-          json: {
-            organization: {
-              name: plan.name,
-              external_id: plan.goldenId,
-              domain_names: plan.domain ? [plan.domain] : [],
-              tags: [MANAGED_TAG],
-              organization_fields: {
-                ...plan.fields,
-                syncline_versions: AppliedVersions.empty()
-                  .with(plan.versionKey, plan.version)
-                  .withCustomerChange(plan.occurredAt)
-                  .toText(),
+      try {
+        await this.client.request(
+          {
+            method: 'POST',
+            path: '/organizations/create_or_update.json',
+            json: {
+              organization: {
+                name: plan.name,
+                external_id: plan.goldenId,
+                domain_names: plan.domain ? [plan.domain] : [],
+                tags: [MANAGED_TAG],
+                organization_fields: {
+                  ...plan.fields,
+                  syncline_versions: AppliedVersions.empty()
+                    .with(plan.versionKey, plan.version)
+                    .withCustomerChange(plan.occurredAt)
+                    .toText(),
+                },
               },
             },
           },
-        },
-        context,
-      );
+          context,
+        );
+      } catch (error) {
+        // Zendesk organization names are unique. An organization of this name that is not linked to
+        // this golden customer is usually the company's own support organization whose record
+        // match-merge has not linked yet: adopting it by name would be a match decision made here,
+        // and creating a second one would split the company. The customer record is full state,
+        // so nothing is lost: a later record carrying the link adopts the organization.
+        if (nameTaken(error)) {
+          return {
+            status: 'ignored',
+            reason: 'an organization of this name exists and is not linked to this golden customer yet',
+          };
+        }
+        throw error;
+      }
       return { status: 'applied' };
     }
     const held = AppliedVersions.parse(found.organization_fields.syncline_versions);
@@ -264,4 +279,10 @@ export class SupportEntitlementSink implements Sink {
     }
     return undefined;
   }
+}
+
+/** Whether a create was refused because the organization name is taken (422 DuplicateValue on name). */
+function nameTaken(error: unknown): boolean {
+  const failure = classify(error);
+  return !failure.retriable && failure.context.fields === 'name' && /DuplicateValue/.test(failure.message);
 }

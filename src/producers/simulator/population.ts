@@ -7,6 +7,7 @@
  * are one company.
  */
 import { Random } from './random.ts';
+import { to18 } from '../../targets-sim/salesforce/salesforce-ids.ts';
 
 export interface CountryProfile {
   code: string;
@@ -473,6 +474,9 @@ function tld(countryCode: string): string {
 }
 
 /** An 18-character Salesforce id with the given key prefix (001 Account, 006 Opportunity). */
+/** A well-formed 18-character Salesforce id (its checksum suffix right), as the platform issues them. */
 function salesforceId(random: Random, prefix: string): string {
-  return `${prefix}${random.chars('0123456789', 2)}${random.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 13)}`;
+  return to18(
+    `${prefix}${random.chars('0123456789', 2)}${random.chars('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', 10)}`,
+  );
 }

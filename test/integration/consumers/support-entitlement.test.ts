@@ -317,16 +317,31 @@ describe('every answer has a class', () => {
   });
 
   it('422 RecordInvalid is permanent and names the attribute and its error', async () => {
-    const taken = uniqueName();
-    zd.seed({ name: taken });
+    const blank = '   ';
     const error = failure(
       (
-        await sinkFor().apply([customerRecord({ goldenId: randomUUID(), legalName: taken }, { version: 1 })])
+        await sinkFor().apply([customerRecord({ goldenId: randomUUID(), legalName: blank }, { version: 1 })])
       )[0],
     );
     expect(error).toMatchObject({ retriable: false, code: ErrorCodes.TARGET_REJECTED });
     expect(error.context).toMatchObject({ status: 422, errorCode: 'RecordInvalid', fields: 'name' });
-    expect(error.message).toContain('name: Name: has already been taken (DuplicateValue)');
+    expect(error.message).toContain('name: Name: cannot be blank (BlankValue)');
+  });
+
+  it('a customer named like an organization not linked to it is ignored, not created twice nor dead-lettered', async () => {
+    // Usually the company's own support organization, whose record match-merge has not linked yet:
+    // a later customer record carrying the link adopts it.
+    const taken = uniqueName();
+    const existing = zd.seed({ name: taken });
+    const goldenId = randomUUID();
+    const outcomes = await sinkFor().apply([customerRecord({ goldenId, legalName: taken }, { version: 1 })]);
+    expect(outcomes).toEqual([
+      {
+        status: 'ignored',
+        reason: 'an organization of this name exists and is not linked to this golden customer yet',
+      },
+    ]);
+    expect(zd.organization(existing)?.external_id ?? null).toBeNull();
   });
 
   it('401 (credentials refused) is retriable, names the variables to check and never the token', async () => {
@@ -343,11 +358,9 @@ describe('every answer has a class', () => {
   });
 
   it('stops at the first failure and leaves the rest for the runner', async () => {
-    const taken = uniqueName();
-    zd.seed({ name: taken });
     const outcomes = await sinkFor().apply([
       customer(),
-      customerRecord({ goldenId: randomUUID(), legalName: taken }, { version: 1 }),
+      customerRecord({ goldenId: randomUUID(), legalName: '   ' }, { version: 1 }),
       customer(),
     ]);
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['applied', 'failed']);
