@@ -62,6 +62,8 @@ export interface DemoReport {
   erpRecordsPolled: number;
   rawRecords: Record<string, number>;
   companies: number;
+  /** The simulator's seed: run again with it to send the same traffic. */
+  seed: string;
   /** Golden customers the run's source records resolved to (from the cross-reference). */
   goldenCustomers: number;
   /** Records the processor wrote to each canonical and mdm topic in this run. */
@@ -261,6 +263,7 @@ export async function runDemo(baseConfig: Config, logger: Logger, options: DemoO
       erpRecordsPolled,
       rawRecords,
       companies: summary.companies,
+      seed: options.seed,
       goldenCustomers: new Set(assigned.values()).size,
       canonicalRecords: delta(outputTopics),
       matchQuality: {

@@ -13,7 +13,7 @@ import { printJson, Progress, say } from '../output.ts';
 interface DemoCliOptions {
   rate: number;
   duration: number;
-  seed: string;
+  seed?: string;
   json?: boolean;
 }
 
@@ -31,7 +31,11 @@ export function registerDemo(program: Command): void {
         .argParser(integerOption('--duration', 1, 600))
         .default(15),
     )
-    .option('--seed <seed>', 'seed of the simulated population (same seed, same companies)', 'demo')
+    .option(
+      '--seed <seed>',
+      'seed of the simulated population (same seed, same companies and event ids; default: a new one per run, ' +
+        'since a seed already run is recognised as duplicates all the way down)',
+    )
     .option('--json', 'print one JSON object on stdout')
     .action(async (options: DemoCliOptions) => {
       const config = loadConfig();
@@ -41,7 +45,7 @@ export function registerDemo(program: Command): void {
       const report = await runDemo(config, logger, {
         rate: options.rate,
         durationSeconds: options.duration,
-        seed: options.seed,
+        seed: options.seed ?? `demo-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`,
         onStep: (text) => process.stderr.write(`demo: ${text}\n`),
         onProgress: (sent, planned) => {
           progress ??= new Progress('simulate: webhooks', planned);
@@ -82,7 +86,7 @@ function describe(report: DemoReport): string {
   const w = report.webhooks;
   return [
     '',
-    `Syncline demo: ${report.eventsIn} events in, from ${report.companies} simulated companies (${report.elapsedSeconds}s)`,
+    `Syncline demo: ${report.eventsIn} events in, from ${report.companies} simulated companies (seed ${report.seed}, ${report.elapsedSeconds}s)`,
     `  webhooks sent ${w.sent}: accepted ${w.accepted}, duplicates recognised ${w.duplicatesRecognised}, ` +
       `event types ignored ${w.ignoredEventTypes}, refused ${w.refused}, unavailable ${w.unavailable}`,
     `  webhook latency with acks=all: p50 ${report.webhookP50Ms.toFixed(1)} ms, p99 ${report.webhookP99Ms.toFixed(1)} ms`,
