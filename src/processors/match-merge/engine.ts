@@ -51,7 +51,7 @@ import {
   xrefEvent,
 } from './events.ts';
 import { memberOfSnapshot } from './member-snapshot.ts';
-import { normalizeName, profileOf } from './normalize.ts';
+import { memberProfileOf, normalizeName, profileOf } from './normalize.ts';
 import {
   type CandidateGolden,
   DEFAULT_THRESHOLDS,
@@ -66,8 +66,10 @@ import {
   type RedisMatchStore,
   emptyMutation,
   REBUILT_EPOCH_PREFIX,
+  type GoldenMatchView,
   type GoldenRead,
   type Mutation,
+  type ResolveRead,
 } from './store.ts';
 import { DEFAULT_TRUST, sourceRefOf, survive, type TrustRanking } from './survivorship.ts';
 import type {
@@ -218,6 +220,8 @@ export class MatchEngine {
   private readonly metrics: MatchMetrics;
   /** The epoch of the state this engine works on (see {@link RedisMatchStore.ensureEpoch}). */
   private epoch: Promise<string> | null = null;
+  /** Inputs validated by {@link lockNamesOf}, until their resolve takes them. */
+  private readonly parsedInputs = new WeakMap<object, { record: SourceRecord; profile: MatchProfile }>();
 
   constructor(options: MatchEngineOptions) {
     this.store = options.store;
@@ -233,14 +237,50 @@ export class MatchEngine {
    */
   async resolve(input: unknown, context: EventContext = {}): Promise<ResolveResult> {
     const started = performance.now();
-    const record = parseSourceRecord(input);
-    const profile = profileOf(record);
+    const { record, profile } = this.takeParsed(input);
     const lockNames = lookupKeys(profile);
-    const result = await this.withLocks('resolve', lockNames, () =>
-      this.planResolve(record, profile, context),
+    const reads = this.resolveReads(profile);
+    // The locks and the first reads in one round trip; a plan retried after a lost race reads again.
+    const result = await this.withLocks<ResolveResult, ResolveRead>(
+      'resolve',
+      lockNames,
+      (prefetched) => this.planResolve(record, profile, context, prefetched),
+      (names, token) =>
+        this.store.readForResolve(reads.refs, reads.blocks, reads.seed, READ_LIMITS, {
+          names,
+          token,
+          ttlMs: this.config.lockTtlMs,
+        }),
     );
     this.metrics.resolved?.(result.outcome, result.change, (performance.now() - started) / 1000);
     return result;
+  }
+
+  /**
+   * The names {@link resolve} locks for this input (its lookup keys). Two inputs that share none
+   * never look each other up, so a caller may resolve them at the same time; inputs that share one
+   * must be resolved one after the other, in their order. Throws like {@link resolve} on an
+   * invalid record.
+   */
+  lockNamesOf(input: unknown): string[] {
+    const record = parseSourceRecord(input);
+    const parsed = { record, profile: memberProfileOf(record) };
+    // Kept for the resolve of this very object that usually follows, so it is validated once.
+    if (typeof input === 'object' && input !== null) this.parsedInputs.set(input, parsed);
+    return lookupKeys(parsed.profile);
+  }
+
+  /** The input validated and profiled: by {@link lockNamesOf} just before, or now. */
+  private takeParsed(input: unknown): { record: SourceRecord; profile: MatchProfile } {
+    if (typeof input === 'object' && input !== null) {
+      const known = this.parsedInputs.get(input);
+      if (known) {
+        this.parsedInputs.delete(input);
+        return known;
+      }
+    }
+    const record = parseSourceRecord(input);
+    return { record, profile: memberProfileOf(record) };
   }
 
   /**
@@ -392,16 +432,34 @@ export class MatchEngine {
 
   // -- planning (reads and decisions under the locks) ---------------------------------------
 
+  /** What a resolve of `profile` reads before deciding (see {@link RedisMatchStore.readForResolve}). */
+  private resolveReads(profile: MatchProfile): {
+    refs: string[];
+    blocks: { key: string; cap: number }[];
+    seed: string;
+  } {
+    return {
+      refs: [profile.ref, ...profile.refs],
+      blocks: lookupKeys(profile).map((key) => ({ key, cap: capOf(key, this.config.blocking) })),
+      seed: goldenIdFor(profile.ref),
+    };
+  }
+
   private async planResolve(
     record: SourceRecord,
     profile: MatchProfile,
     context: EventContext,
+    prefetched: ResolveRead | null | undefined,
   ): Promise<Plan<ResolveResult>> {
     const now = context.now ?? Date.now();
     const origin = originOfRecord(record, context, now);
     const ref = profile.ref;
-    const blocks = lookupKeys(profile).map((key) => ({ key, cap: capOf(key, this.config.blocking) }));
-    const index = await this.store.readIndex([ref, ...profile.refs], blocks);
+    let index = prefetched;
+    if (!index) {
+      const reads = this.resolveReads(profile);
+      index = (await this.store.readForResolve(reads.refs, reads.blocks, reads.seed, READ_LIMITS))!;
+    }
+    const known = new Reads(this.store, index);
     for (const block of index.blocks)
       if (block.members === null) this.metrics.oversizedBlock?.(kindOf(block.key));
     const [ownGoldenId, ...referenced] = index.xrefs;
@@ -409,18 +467,18 @@ export class MatchEngine {
     const linked = referenced.filter((goldenId): goldenId is string => goldenId !== null);
     if (linked.length > 0) reads.push({ key: 'r:', size: linked.length, members: linked });
 
-    if (ownGoldenId) return this.planUpdate(record, profile, ownGoldenId, reads, origin, now);
+    if (ownGoldenId) return this.planUpdate(record, profile, ownGoldenId, reads, known, origin, now);
 
     const candidateIds = selectCandidates(reads, this.config.blocking);
     const seed = goldenIdFor(ref);
-    const views = await this.store.matchViews([...candidateIds, seed]);
+    const views = await known.matchViews([...candidateIds, seed]);
     const candidates = this.candidateGoldens(candidateIds, views);
     this.metrics.candidates?.(candidates.length);
     const decision = decide(profile, candidates, this.config.scoring);
 
     if (decision.kind === 'auto-merge') {
       const target = decision.target;
-      const read = await this.readAt(target.goldenId, views.get(target.goldenId)!.version);
+      const read = await known.readAt(target.goldenId, views.get(target.goldenId)!.version);
       const link: MemberLink = {
         decision: 'AUTO_MERGE',
         score: target.score,
@@ -434,7 +492,7 @@ export class MatchEngine {
       mutation.setXrefs.push({ ref, goldenId: target.goldenId });
       let next = withMember(read.state, record, link, 'merged', now);
       const events: MdmEvent[] = [xrefEvent(record, next.goldenId, link, origin)];
-      for (const absorbed of await this.absorbLoneDuplicates(next, decision.ranked, views, now)) {
+      for (const absorbed of await this.absorbLoneDuplicates(next, decision.ranked, views, known, now)) {
         next = absorbed.into;
         mutation.expectGoldens.push({ goldenId: absorbed.away.goldenId, version: absorbed.away.version - 1 });
         mutation.expectXrefs.push({ ref: sourceKey(absorbed.member), goldenId: absorbed.away.goldenId });
@@ -514,11 +572,12 @@ export class MatchEngine {
     profile: MatchProfile,
     goldenId: string,
     reads: BlockRead[],
+    known: Reads,
     origin: EventOrigin,
     now: number,
   ): Promise<Plan<ResolveResult>> {
     const ref = profile.ref;
-    const own = await this.store.golden(goldenId);
+    const own = await known.own(goldenId);
     if (!own || own.state.status !== 'ACTIVE') {
       throw SynclineError.permanent(
         ErrorCodes.UNEXPECTED,
@@ -571,14 +630,14 @@ export class MatchEngine {
     // added). A golden record of several stays as it is: splitting it is a steward's call.
     if (state.members.length === 1) {
       const candidateIds = selectCandidates(reads, this.config.blocking, new Set([goldenId]));
-      const views = await this.store.matchViews(candidateIds);
-      const keptApart = new Set(await this.store.keptApartOf(goldenId));
+      const views = await known.matchViews(candidateIds);
+      const keptApart = new Set(await known.ownKeptApart(goldenId));
       const candidates = this.candidateGoldens(candidateIds, views, keptApart);
       this.metrics.candidates?.(candidates.length);
       const decision = decide(profile, candidates, this.config.scoring);
       if (decision.kind === 'auto-merge') {
         const target = decision.target;
-        const read = await this.readAt(target.goldenId, views.get(target.goldenId)!.version);
+        const read = await known.readAt(target.goldenId, views.get(target.goldenId)!.version);
         const targetLink: MemberLink = {
           decision: 'AUTO_MERGE',
           score: target.score,
@@ -857,6 +916,7 @@ export class MatchEngine {
     into: GoldenState,
     ranked: readonly ScoredCandidate[],
     views: ReadonlyMap<string, { version: number; status: string; profiles: MatchProfile[] }>,
+    known: Reads,
     now: number,
   ): Promise<
     {
@@ -884,12 +944,12 @@ export class MatchEngine {
       const lone = view.profiles[0]!;
       const verdict = decide(
         lone,
-        [{ goldenId: current.goldenId, profiles: current.members.map((member) => profileOf(member)) }],
+        [{ goldenId: current.goldenId, profiles: current.members.map((member) => memberProfileOf(member)) }],
         this.config.scoring,
       );
       if (verdict.kind !== 'auto-merge') continue;
       if ((await this.store.keptApartOf(candidate.goldenId)).length > 0) continue;
-      const read = await this.readAt(candidate.goldenId, view.version);
+      const read = await known.readAt(candidate.goldenId, view.version);
       const member = read.state.members[0]!;
       const link: MemberLink = {
         decision: 'GOLDEN_MERGED',
@@ -926,20 +986,13 @@ export class MatchEngine {
     return out;
   }
 
-  /** Reads a golden record whole and checks it is still at the version the decision saw. */
-  private async readAt(goldenId: string, version: number): Promise<GoldenRead> {
-    const read = await this.store.golden(goldenId);
-    if (!read || read.state.version !== version || read.state.status !== 'ACTIVE') throw new StaleRead();
-    return read;
-  }
-
   /** Adds the golden record's write and its blocking-index changes to the mutation. */
   private writeGolden(
     mutation: Mutation,
     state: GoldenState,
     previousProfiles: readonly MatchProfile[],
   ): MatchProfile[] {
-    const profiles = state.members.map((member) => profileOf(member));
+    const profiles = state.members.map((member) => memberProfileOf(member));
     mutation.putGoldens.push({ state, profiles });
     const before = new Set(goldenBlockingKeys(previousProfiles));
     const after = new Set(state.status === 'ACTIVE' ? goldenBlockingKeys(profiles) : []);
@@ -1007,21 +1060,25 @@ export class MatchEngine {
    * plans again, up to `maxAttempts` times. The commit releases the locks; any failure releases
    * them too.
    */
-  private async withLocks<R>(
+  private async withLocks<R, P = never>(
     operation: string,
     lockNames: string[],
-    plan: () => Promise<Plan<R>>,
+    plan: (prefetched: P | undefined) => Promise<Plan<R>>,
+    acquireWith?: (names: readonly string[], token: string) => Promise<P | null>,
   ): Promise<R> {
     const names = [...new Set(lockNames)].sort();
     const token = randomUUID();
     let epoch = await this.currentEpoch();
-    await this.acquire(names, token);
+    let prefetched = await this.acquire(names, token, acquireWith);
     let held = true;
     try {
       for (let attempt = 1; ; attempt += 1) {
         let conflict: string | null;
         try {
-          const planned = await plan();
+          // What was read with the locks is good for the first plan only: a retry reads again.
+          const read = prefetched;
+          prefetched = undefined;
+          const planned = await plan(read);
           if (!planned.mutation) return planned.result;
           conflict = await this.store.commit(planned.mutation, names, token, epoch);
           if (conflict === null) {
@@ -1045,7 +1102,7 @@ export class MatchEngine {
         }
         if (conflict === 'LOCK_LOST') {
           await this.store.releaseLocks(names, token);
-          await this.acquire(names, token);
+          prefetched = await this.acquire(names, token, acquireWith);
         } else {
           await sleep(Math.random() * Math.min(50, 2 ** attempt));
         }
@@ -1089,13 +1146,29 @@ export class MatchEngine {
     );
   }
 
-  /** Waits for all the locks, with jittered exponential backoff, up to `lockWaitMs`. */
-  private async acquire(names: readonly string[], token: string): Promise<void> {
+  /**
+   * Waits for all the locks, with jittered exponential backoff, up to `lockWaitMs`. With
+   * `acquireWith`, takes them through it (a script that also reads) and returns what it read.
+   */
+  private async acquire<P>(
+    names: readonly string[],
+    token: string,
+    acquireWith?: (names: readonly string[], token: string) => Promise<P | null>,
+  ): Promise<P | undefined> {
     const started = performance.now();
     for (let attempt = 1; ; attempt += 1) {
-      if (await this.store.acquireLocks(names, token, this.config.lockTtlMs)) {
+      let taken: P | undefined;
+      let acquired: boolean;
+      if (acquireWith) {
+        const read = await acquireWith(names, token);
+        acquired = read !== null;
+        if (read !== null) taken = read;
+      } else {
+        acquired = await this.store.acquireLocks(names, token, this.config.lockTtlMs);
+      }
+      if (acquired) {
         this.metrics.lockWait?.((performance.now() - started) / 1000, attempt);
-        return;
+        return taken;
       }
       if (performance.now() - started > this.config.lockWaitMs) {
         throw SynclineError.retriable(
@@ -1106,6 +1179,73 @@ export class MatchEngine {
       }
       await sleep(1 + Math.random() * Math.min(50, 2 ** Math.min(attempt, 6)));
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads of one plan
+
+/**
+ * How many golden records a resolve's first read fetches the match views of (every one its blocks,
+ * cross-references and seed name; more than this and it reads the selected candidates afterwards)
+ * and, when there are at most `docs` of them, their whole documents too (what an auto-merge
+ * needs next; most records have none or one candidate).
+ */
+const READ_LIMITS = { views: DEFAULT_BLOCKING.maxCandidates + 1, docs: 4 };
+
+/**
+ * The golden records one plan has read, served from a {@link ResolveRead} made at the start of the
+ * plan (under its locks) and read from the store when it does not hold them. Everything it serves
+ * was read in that one step, so it is as consistent as separate reads; the commit's version checks
+ * cover both.
+ */
+class Reads {
+  private readonly store: RedisMatchStore;
+  private readonly read: ResolveRead;
+
+  constructor(store: RedisMatchStore, read: ResolveRead) {
+    this.store = store;
+    this.read = read;
+  }
+
+  async matchViews(goldenIds: readonly string[]): Promise<Map<string, GoldenMatchView>> {
+    const views = this.read.views;
+    if (views) {
+      // Every id a plan asks for came from the blocks, the xrefs or the seed, which were all read.
+      const out = new Map<string, GoldenMatchView>();
+      let complete = true;
+      for (const goldenId of goldenIds) {
+        const view = views.get(goldenId);
+        if (view) out.set(goldenId, view);
+        else if (!this.wasRead(goldenId)) complete = false;
+      }
+      if (complete) return out;
+    }
+    return this.store.matchViews(goldenIds);
+  }
+
+  /** A golden record read whole, checked to be still at the version the decision saw. */
+  async readAt(goldenId: string, version: number): Promise<GoldenRead> {
+    const read = this.read.docs.get(goldenId) ?? (await this.store.golden(goldenId));
+    if (!read || read.state.version !== version || read.state.status !== 'ACTIVE') throw new StaleRead();
+    return read;
+  }
+
+  /** The record's own golden record (its xref names it). */
+  async own(goldenId: string): Promise<GoldenRead | null> {
+    if (this.read.own && this.read.xrefs[0] === goldenId) return this.read.own.read;
+    return this.store.golden(goldenId);
+  }
+
+  /** The golden ids kept apart from the record's own golden record. */
+  async ownKeptApart(goldenId: string): Promise<string[]> {
+    if (this.read.own && this.read.xrefs[0] === goldenId) return this.read.own.keptApart;
+    return this.store.keptApartOf(goldenId);
+  }
+
+  /** Whether the first read looked at this golden id (and found it absent when it has no view). */
+  private wasRead(goldenId: string): boolean {
+    return this.read.readIds.has(goldenId);
   }
 }
 

@@ -765,3 +765,26 @@ export function profileOf(record: SourceRecord): MatchProfile {
     refs: [...new Set(record.externalRefs.map((other) => sourceKey(other)).filter((other) => other !== ref))],
   };
 }
+
+/**
+ * Profiles known for record objects: a member read from Redis comes with the profile stored beside
+ * it, and a record being resolved is profiled once; writing a golden record then reuses them
+ * instead of normalising every member again. Keyed by object identity (records are not mutated
+ * once profiled), so an entry goes away with its record.
+ */
+const knownProfiles = new WeakMap<SourceRecord, MatchProfile>();
+
+/** Remembers the profile of a record (it must be `profileOf(record)`, e.g. as stored with it). */
+export function rememberProfile(record: SourceRecord, profile: MatchProfile): void {
+  if (profile.ref === sourceKey(record)) knownProfiles.set(record, profile);
+}
+
+/** {@link profileOf}, reusing a profile remembered for this very record object. */
+export function memberProfileOf(record: SourceRecord): MatchProfile {
+  let profile = knownProfiles.get(record);
+  if (!profile) {
+    profile = profileOf(record);
+    knownProfiles.set(record, profile);
+  }
+  return profile;
+}

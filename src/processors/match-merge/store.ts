@@ -26,6 +26,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 import type * as mdm from '../../schemas/generated/mdm.ts';
 import { ErrorCodes, SynclineError } from '../../runtime/errors.ts';
 import type { BlockRead } from './blocking.ts';
+import { rememberProfile } from './normalize.ts';
 import { compactRecord, expandRecord, type GoldenState, type MatchProfile } from './types.ts';
 
 export const DEFAULT_PREFIX = 'syncline:mdm:';
@@ -42,6 +43,22 @@ export interface GoldenMatchView {
 export interface GoldenRead {
   state: GoldenState;
   profiles: MatchProfile[];
+}
+
+/**
+ * What a resolve reads before it decides (see {@link RedisMatchStore.readForResolve}): the golden
+ * ids of the given source keys, the blocks, and, read in the same step, the match views of every
+ * golden id found (null when there were more than the limit), the documents of those (when there
+ * were few enough), and the record's own golden record with its kept-apart ids when it has one.
+ */
+export interface ResolveRead {
+  xrefs: (string | null)[];
+  blocks: BlockRead[];
+  views: Map<string, GoldenMatchView> | null;
+  /** The golden ids whose views were read (an id here without a view does not exist). */
+  readIds: Set<string>;
+  docs: Map<string, GoldenRead>;
+  own: { read: GoldenRead | null; keptApart: string[] } | null;
 }
 
 /** A golden record to write, with the profiles of its members (computed by the caller). */
@@ -211,6 +228,70 @@ for _, i in ipairs(plan.locks) do
 end
 return 'OK'`);
 
+/**
+ * Everything a resolve reads before it decides, in one round trip, taken (when `nl` > 0) together
+ * with its locks, all or nothing like {@link ACQUIRE}: returns 0 when a lock is held by another.
+ * KEYS[1] the xref hash, then the `nl` lock keys, then the block keys. ARGV: token, ttl, nl, the
+ * number of xref fields and the fields (the record's own source key first), one cap per block, the
+ * golden key prefix and the kept-apart key prefix, the seed golden id, and the most golden records
+ * whose match views (`v`, `m`) and the most whose documents too are read.
+ * Returns {1, xrefs, blocks, views, own}: views is {id, v, m[, doc]} per golden id found in the
+ * blocks, the xrefs and the seed (0 when there were more than the limit: the caller reads them
+ * itself); own is {v, doc, m, kept-apart ids} of the record's own golden record, or 0.
+ * The golden and kept-apart keys are derived from their ids here, not named in KEYS: they share
+ * the store's prefix, so on Redis Cluster a hash-tagged prefix puts them in the same slot.
+ */
+const ACQUIRE_AND_READ = new LuaScript(`
+local token, ttl, nl, nrefs = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+for i = 2, nl + 1 do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
+end
+for i = 2, nl + 1 do
+  redis.call('SET', KEYS[i], token, 'PX', ttl)
+end
+local nblocks = #KEYS - 1 - nl
+local at = 4 + nrefs
+local gprefix, kprefix, seed = ARGV[at + nblocks + 1], ARGV[at + nblocks + 2], ARGV[at + nblocks + 3]
+local viewLimit, docLimit = tonumber(ARGV[at + nblocks + 4]), tonumber(ARGV[at + nblocks + 5])
+local ids, seen = {}, {}
+local function note(id)
+  if id and id ~= '' and not seen[id] then seen[id] = true; ids[#ids + 1] = id end
+end
+local xrefs = {}
+for i = 1, nrefs do
+  xrefs[i] = redis.call('HGET', KEYS[1], ARGV[4 + i]) or ''
+  if i > 1 then note(xrefs[i]) end
+end
+local blocks = {}
+for i = 1, nblocks do
+  local key = KEYS[1 + nl + i]
+  local size = redis.call('SCARD', key)
+  if size > tonumber(ARGV[at + i]) then
+    blocks[i] = {size}
+  else
+    local members = redis.call('SMEMBERS', key)
+    blocks[i] = {size, members}
+    for _, id in ipairs(members) do note(id) end
+  end
+end
+note(seed)
+local views = 0
+if #ids <= viewLimit then
+  views = {}
+  local withDocs = #ids <= docLimit
+  for i, id in ipairs(ids) do
+    local fields = withDocs and redis.call('HMGET', gprefix .. id, 'v', 'm', 'doc')
+      or redis.call('HMGET', gprefix .. id, 'v', 'm')
+    views[i] = {id, fields[1] or '', fields[2] or '', fields[3] or ''}
+  end
+end
+local own = 0
+if xrefs[1] ~= '' then
+  local fields = redis.call('HMGET', gprefix .. xrefs[1], 'v', 'doc', 'm')
+  own = {fields[1] or '', fields[2] or '', fields[3] or '', redis.call('SMEMBERS', kprefix .. xrefs[1])}
+end
+return {1, xrefs, blocks, views, own}`);
+
 /** The epoch, created with ARGV[1] when there is none. */
 const ENSURE_EPOCH = new LuaScript(`
 local current = redis.call('GET', KEYS[1])
@@ -367,6 +448,74 @@ export class RedisMatchStore {
     };
   }
 
+  /**
+   * What a resolve reads before deciding, in one round trip, and (with `lock`) its locks taken in
+   * the same step, all or nothing: null when another holder has one of them. See
+   * {@link ResolveRead}.
+   */
+  async readForResolve(
+    refs: readonly string[],
+    blocks: readonly { key: string; cap: number }[],
+    seed: string,
+    limits: { views: number; docs: number },
+    lock?: { names: readonly string[]; token: string; ttlMs: number },
+  ): Promise<ResolveRead | null> {
+    const lockKeys = (lock?.names ?? []).map((name) => this.lockKey(name));
+    const raw = (await this.guard(lock && lockKeys.length > 0 ? 'lock' : 'read', () =>
+      ACQUIRE_AND_READ.run(
+        this.redis,
+        [this.xrefKey, ...lockKeys, ...blocks.map((block) => this.blockKey(block.key))],
+        [
+          lock?.token ?? '',
+          lock?.ttlMs ?? 0,
+          lockKeys.length,
+          refs.length,
+          ...refs,
+          ...blocks.map((block) => block.cap),
+          this.goldenKey(''),
+          this.apartKey(''),
+          seed,
+          limits.views,
+          limits.docs,
+        ],
+      ),
+    )) as 0 | [1, string[], [number, string[]?][], 0 | string[][], 0 | [string, string, string, string[]]];
+    if (raw === 0) return null;
+    const [, xrefs, reads, views, own] = raw;
+    const out: ResolveRead = {
+      xrefs: xrefs.map((value) => (value === '' ? null : value)),
+      blocks: blocks.map((block, index) => {
+        const read = reads[index] ?? [0];
+        return { key: block.key, size: Number(read[0]), members: read[1] ?? null };
+      }),
+      views: null,
+      readIds: new Set(),
+      docs: new Map(),
+      own: null,
+    };
+    if (views !== 0) {
+      out.views = new Map();
+      for (const [goldenId, version, match, doc] of views) {
+        if (!goldenId) continue;
+        out.readIds.add(goldenId);
+        if (!version || !match) continue;
+        const parsed = JSON.parse(match) as { s: GoldenState['status']; p: MatchProfile[] };
+        out.views.set(goldenId, { goldenId, version: Number(version), status: parsed.s, profiles: parsed.p });
+        if (doc) out.docs.set(goldenId, { state: decodeState(doc, parsed.p), profiles: parsed.p });
+      }
+    }
+    if (own !== 0) {
+      const [version, doc, match, keptApart] = own;
+      if (version && doc && match) {
+        const profiles = (JSON.parse(match) as { p: MatchProfile[] }).p;
+        out.own = { read: { state: decodeState(doc, profiles), profiles }, keptApart };
+      } else {
+        out.own = { read: null, keptApart };
+      }
+    }
+    return out;
+  }
+
   async xrefOf(ref: string): Promise<string | null> {
     return this.guard('read', () => this.redis.hget(this.xrefKey, ref));
   }
@@ -397,9 +546,10 @@ export class RedisMatchStore {
     goldenIds.forEach((goldenId, index) => {
       const [doc, match] = (replies[index] ?? []) as (string | null)[];
       if (!doc || !match) return;
+      const profiles = (JSON.parse(match) as { p: MatchProfile[] }).p;
       out.set(goldenId, {
-        state: decodeState(doc),
-        profiles: (JSON.parse(match) as { p: MatchProfile[] }).p,
+        state: decodeState(doc, profiles),
+        profiles,
       });
     });
     return out;
@@ -645,9 +795,18 @@ function encodeState(state: GoldenState): string {
   return JSON.stringify({ ...state, members: state.members.map((member) => compactRecord(member)) });
 }
 
-function decodeState(doc: string): GoldenState {
+/**
+ * A stored golden state. With the members' stored profiles (the `m` field, written with it in
+ * one step, so in the same order), each member remembers its profile: the next write of this
+ * golden record need not normalise every member again.
+ */
+function decodeState(doc: string, profiles?: readonly MatchProfile[]): GoldenState {
   const state = JSON.parse(doc) as GoldenState;
-  return { ...state, members: state.members.map((member) => expandRecord(member)) };
+  const members = state.members.map((member) => expandRecord(member));
+  if (profiles && profiles.length === members.length) {
+    members.forEach((member, index) => rememberProfile(member, profiles[index]!));
+  }
+  return { ...state, members };
 }
 
 function matchField(write: GoldenWrite): string {
