@@ -52,7 +52,7 @@ import {
   type RawMapper,
 } from '../canonical-mapping/types.ts';
 import type { MatchEngine } from '../match-merge/engine.ts';
-import { sourceKey, type GoldenRecord } from '../match-merge/types.ts';
+import { sourceKey, type GoldenRecord, type ResolveResult } from '../match-merge/types.ts';
 import { deadLetterOf, DlqHeaders } from './dead-letter.ts';
 import { IdempotencyStore, type Claim, type ClaimResult } from './idempotency.ts';
 import { isStale, SourceOrder, type SourceEntity } from './ordering.ts';
@@ -402,11 +402,80 @@ export function createProcessor(options: ProcessorOptions): Processor {
    * The outputs of one claimed record: match-merge for its identity, golden ids for its drafts,
    * encoded. `later` when a draft's customer is not known yet and it may still wait.
    */
+  function resolveIdentity(entry: Ready, identity: unknown): Promise<ResolveResult> {
+    const { envelope } = entry;
+    return options.engine.resolve(identity, {
+      correlationId: envelope.correlationId,
+      causationId: envelope.eventId,
+      idempotencyKey: envelope.idempotencyKey,
+      ingestedAt: envelope.ingestedAt,
+    });
+  }
+
+  /**
+   * Starts the match-merge resolves of a chunk's customer records at once where their order allows
+   * it, so that their Redis round trips share writes (auto-pipelining) instead of following one
+   * another. Records that share a lookup key (hence a lock: the same company, or the same source
+   * record) still resolve one after the other in offset order, chained here; records that share
+   * none never look each other up, and anything else they both touch is guarded by the engine's
+   * version checks at commit, exactly as between two partitions or two instances. Only records
+   * the sequential pass would resolve are started: from the chunk's start, claimed by us, and not
+   * stale (counting the versions of the same entity earlier in the chunk; a later version of one
+   * source record shares its lock name, so it waits for the earlier); the first record that is
+   * not so ends the run, and it and the rest resolve in the pass as before. A resolve started for a record the pass does not reach
+   * (it stopped earlier) has committed state that the record's next read finds: the engine then
+   * answers with the same events (a redelivery), as after a crash between commit and produce.
+   */
+  function startResolves(
+    ready: readonly Ready[],
+    claims: ReadonlyMap<string, ClaimResult>,
+    versions: ReadonlyMap<string, number | null>,
+  ): Map<Ready, Promise<ResolveResult>> {
+    const started = new Map<Ready, Promise<ResolveResult>>();
+    const keys = new Set<string>();
+    /** The highest source version of each entity among the records before, in the chunk. */
+    const entities = new Map<string, number>();
+    const tails = new Map<string, Promise<unknown>>();
+    const limit = concurrencyLimit(RESOLVES_IN_FLIGHT);
+    for (const entry of ready) {
+      const key = entry.envelope.idempotencyKey;
+      if (keys.has(key)) continue; // a duplicate in the chunk: never resolved
+      keys.add(key);
+      if (claims.get(key)?.status !== 'claimed') break;
+      const entityKey = order.keyOf(entry.entity);
+      const stored = versions.get(entityKey) ?? null;
+      const earlier = entities.get(entityKey);
+      // Never below what the pass will see: it counts only the earlier versions that were produced.
+      const highest = earlier === undefined ? stored : Math.max(stored ?? -1, earlier);
+      if (isStale(entry.envelope.sourceVersion, highest)) break;
+      entities.set(entityKey, Math.max(earlier ?? -1, entry.envelope.sourceVersion));
+      const identity = entry.mapped.identity;
+      if (!identity) continue;
+      let names: string[];
+      try {
+        names = options.engine.lockNamesOf(identity);
+      } catch {
+        break; // invalid: the pass dead-letters it
+      }
+      const before = names.flatMap((name) => {
+        const tail = tails.get(name);
+        return tail ? [tail] : [];
+      });
+      const resolved = Promise.all(before).then(() => limit(() => resolveIdentity(entry, identity)));
+      const done = resolved.catch(() => undefined);
+      for (const name of names) tails.set(name, done);
+      resolved.catch(() => undefined); // awaited by the pass, or waited for once it stopped
+      started.set(entry, resolved);
+    }
+    return started;
+  }
+
   async function settle(
     entry: Ready,
     claim: Claim,
     highestApplied: number | null,
     knownGoldenIds: ReadonlyMap<string, string | null> | undefined,
+    started: Promise<ResolveResult> | undefined,
   ): Promise<Settled | 'later' | Dead> {
     const { envelope, mapped, input } = entry;
     if (isStale(envelope.sourceVersion, highestApplied)) return stale(entry, claim);
@@ -435,12 +504,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
     };
 
     if (mapped.identity) {
-      const resolved = await options.engine.resolve(mapped.identity, {
-        correlationId: envelope.correlationId,
-        causationId: envelope.eventId,
-        idempotencyKey: envelope.idempotencyKey,
-        ingestedAt: envelope.ingestedAt,
-      });
+      const resolved = await (started ?? resolveIdentity(entry, mapped.identity));
       metrics?.matches.inc({ outcome: resolved.outcome });
       if (resolved.change === 'stale') return stale(entry, claim);
       for (const event of resolved.events)
@@ -506,6 +570,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
     const prepared = await Promise.all(records.map(prepare));
     const ready = prepared.filter((entry): entry is Ready => entry.kind === 'ready');
     const { claims, versions, goldenIds } = await lookUp(ready);
+    const resolves = startResolves(ready, claims, versions);
 
     const settled: Settled[] = [];
     const appliedInChunk = new Map<string, number>();
@@ -542,7 +607,13 @@ export function createProcessor(options: ProcessorOptions): Processor {
       try {
         // Look-ups made before this chunk's match-merge ran are only good until an identity of the
         // chunk may have moved a source to another golden record.
-        result = await settle(entry, claimed.claim, highest, identitySeen ? undefined : goldenIds);
+        result = await settle(
+          entry,
+          claimed.claim,
+          highest,
+          identitySeen ? undefined : goldenIds,
+          resolves.get(entry),
+        );
       } catch (error) {
         const classified = classify(error, {
           topic: entry.input.origin.topic,
@@ -575,6 +646,9 @@ export function createProcessor(options: ProcessorOptions): Processor {
       settled.push(result);
       settledKeys.add(key);
     }
+
+    // Resolves started for records after a stop finish before their claims are given back.
+    await Promise.allSettled(resolves.values());
 
     // Records after the stop give their claims back, so that their next read need not wait.
     const finished = new Set(
@@ -695,6 +769,28 @@ export function createProcessor(options: ProcessorOptions): Processor {
       await consumer.close();
       await producer.close();
     },
+  };
+}
+
+/**
+ * Match-merge resolves of one chunk in flight at once (see startResolves): enough for their round
+ * trips to share writes, few enough that a chunk does not hold many locks at a time.
+ */
+const RESOLVES_IN_FLIGHT = 16;
+
+/** Runs at most `max` of the calls given to it at once, the others in the order given. */
+function concurrencyLimit(max: number): <T>(call: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(call: () => Promise<T>): Promise<T> => {
+    if (running >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    running += 1;
+    try {
+      return await call();
+    } finally {
+      running -= 1;
+      waiting.shift()?.();
+    }
   };
 }
 
