@@ -15,6 +15,7 @@
  * Topics, schema subjects, groups and Redis keys are private to the run and removed afterwards.
  */
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, Kafka, Producer } from 'kafkajs';
 import { Registry } from 'prom-client';
@@ -68,6 +69,11 @@ export interface ProcessBenchRun {
   recordsPerSecond: number;
   /** Seconds per measured phase (customers, then the rest). */
   phaseSeconds: { customers: number; others: number };
+  /**
+   * Share of each measured phase the process's event loop was busy (0..1): near 1, the pipeline
+   * is short of CPU (more Redis round trips in flight would not help); well below, it waits.
+   */
+  eventLoopBusy: { customers: number; others: number };
 }
 
 export interface ProcessBenchReport {
@@ -400,17 +406,21 @@ export async function runProcessBench(options: ProcessBenchOptions): Promise<Pro
     const phase = async (
       name: string,
       slice: typeof encoded,
-    ): Promise<{ syncline: number; bare: number }> => {
+    ): Promise<{ syncline: number; bare: number; busy: { syncline: number; bare: number } }> => {
       syncGate.close();
       bareGate.close();
       await publish(slice);
       progress(`${name}: syncline pipeline, ${slice.length} records`);
+      let loop = performance.eventLoopUtilization();
       syncGate.open();
       const syncSeconds = await syncGate.until(slice.length, `${name} (syncline)`);
+      const syncBusy = performance.eventLoopUtilization(loop).utilization;
       progress(`${name}: bare passthrough, ${slice.length} records`);
+      loop = performance.eventLoopUtilization();
       bareGate.open();
       const bareSeconds = await bareGate.until(slice.length, `${name} (bare)`);
-      return { syncline: syncSeconds, bare: bareSeconds };
+      const bareBusy = performance.eventLoopUtilization(loop).utilization;
+      return { syncline: syncSeconds, bare: bareSeconds, busy: { syncline: syncBusy, bare: bareBusy } };
     };
 
     const warm = encoded.slice(0, warmup);
@@ -439,6 +449,10 @@ export async function runProcessBench(options: ProcessBenchOptions): Promise<Pro
         seconds: round(seconds, 3),
         recordsPerSecond: Math.round(counted.length / seconds),
         phaseSeconds: { customers: round(customers[pipeline], 3), others: round(others[pipeline], 3) },
+        eventLoopBusy: {
+          customers: round(customers.busy[pipeline], 2),
+          others: round(others.busy[pipeline], 2),
+        },
       };
     };
     const syncline = {
