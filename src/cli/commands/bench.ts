@@ -9,6 +9,7 @@ import { formatIngestBench, runIngestBench } from '../../bench/ingest.ts';
 import { formatProcessBench, runProcessBench } from '../../bench/process.ts';
 import { registerMatchScenario } from './bench-match.ts';
 import { registerSinkScenario } from './bench-sink.ts';
+import { registerE2eScenario } from './bench-e2e.ts';
 import { loadConfig } from '../../runtime/config.ts';
 import { printJson, Progress, say } from '../output.ts';
 
@@ -120,6 +121,7 @@ export const scenarios: RegisterScenario[] = [
   registerIngestScenario,
   registerMatchScenario,
   registerSinkScenario,
+  registerE2eScenario,
   registerProcessScenario,
 ];
 

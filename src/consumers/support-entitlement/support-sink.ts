@@ -233,22 +233,36 @@ export class SupportEntitlementSink implements Sink {
     if (verdict !== 'new') return verdict;
     const raised = versions.with(plan.versionKey, plan.version);
     const next = plan.kind === 'organization' ? raised.withCustomerChange(plan.occurredAt) : raised;
-    await this.client.request(
-      {
-        method: 'PUT',
-        path: `/organizations/${organization.id}.json`,
-        json: {
-          organization: {
-            ...attributes,
-            organization_fields: {
-              ...plan.fields,
-              syncline_versions: next.toText(),
+    const put = (values: Record<string, unknown>) =>
+      this.client.request(
+        {
+          method: 'PUT',
+          path: `/organizations/${organization.id}.json`,
+          json: {
+            organization: {
+              ...values,
+              organization_fields: {
+                ...plan.fields,
+                syncline_versions: next.toText(),
+              },
             },
           },
         },
-      },
-      context,
-    );
+        context,
+      );
+    try {
+      await put(attributes);
+    } catch (error) {
+      if (!('name' in attributes) || !nameTaken(error)) throw error;
+      // The golden customer's surviving name is another organization's (Zendesk names are unique):
+      // keep this organization's name and apply everything else, rather than dead-letter the record.
+      const { name: _taken, ...rest } = attributes;
+      this.logger.info(
+        { organizationId: organization.id },
+        'the surviving name is taken by another organization: kept the current name',
+      );
+      await put(rest);
+    }
     return 'applied';
   }
 

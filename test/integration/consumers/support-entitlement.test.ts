@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AppliedVersions } from '../../../src/consumers/crm-writeback/applied-versions.ts';
 import type { SinkOutcome } from '../../../src/consumers/sink.ts';
 import { SupportEntitlementSink } from '../../../src/consumers/support-entitlement/support-sink.ts';
 import { ZendeskClient } from '../../../src/consumers/support-entitlement/zendesk-client.ts';
@@ -158,6 +159,23 @@ describe('the support desk learns the customer and its entitlement', () => {
       organization_fields: { golden_customer_id: goldenId, support_level: 'premium' },
     });
     expect((await organizationsWith(goldenId)).map((organization) => organization.id)).toEqual([orgId]);
+  });
+
+  it('keeps the current name when the surviving name is taken by another organization, and applies the rest', async () => {
+    const goldenId = randomUUID();
+    const first = uniqueName();
+    const taken = uniqueName();
+    zd.seed({ name: taken });
+    const outcomes = await sinkFor().apply([
+      customerRecord({ goldenId, legalName: first }, { version: 1 }),
+      customerRecord({ goldenId, legalName: taken }, { version: 2 }),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['applied', 'applied']);
+    const [organization] = await organizationsWith(goldenId);
+    expect(organization?.name).toBe(first);
+    expect(
+      AppliedVersions.parse(organization?.organization_fields.syncline_versions).get(`customer:${goldenId}`),
+    ).toBe(2);
   });
 
   it('ignores merged and retired golden ids', async () => {
