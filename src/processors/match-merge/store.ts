@@ -54,11 +54,36 @@ export interface GoldenRead {
 export interface ResolveRead {
   xrefs: (string | null)[];
   blocks: BlockRead[];
-  views: Map<string, GoldenMatchView> | null;
+  views: ParsedOnUse<GoldenMatchView> | null;
   /** The golden ids whose views were read (an id here without a view does not exist). */
   readIds: Set<string>;
-  docs: Map<string, GoldenRead>;
+  docs: ParsedOnUse<GoldenRead>;
   own: { read: GoldenRead | null; keptApart: string[] } | null;
+}
+
+/** Values read as text, parsed on first use and kept. */
+export class ParsedOnUse<V> {
+  private readonly pending = new Map<string, () => V>();
+  private readonly parsed = new Map<string, V>();
+
+  set(key: string, parse: () => V): void {
+    this.pending.set(key, parse);
+  }
+
+  has(key: string): boolean {
+    return this.pending.has(key);
+  }
+
+  get(key: string): V | undefined {
+    let value = this.parsed.get(key);
+    if (value === undefined) {
+      const parse = this.pending.get(key);
+      if (!parse) return undefined;
+      value = parse();
+      this.parsed.set(key, value);
+    }
+    return value;
+  }
 }
 
 /** A golden record to write, with the profiles of its members (computed by the caller). */
@@ -490,18 +515,28 @@ export class RedisMatchStore {
       }),
       views: null,
       readIds: new Set(),
-      docs: new Map(),
+      docs: new ParsedOnUse(),
       own: null,
     };
     if (views !== 0) {
-      out.views = new Map();
+      const parsedViews = new ParsedOnUse<GoldenMatchView>();
+      out.views = parsedViews;
       for (const [goldenId, version, match, doc] of views) {
         if (!goldenId) continue;
         out.readIds.add(goldenId);
         if (!version || !match) continue;
-        const parsed = JSON.parse(match) as { s: GoldenState['status']; p: MatchProfile[] };
-        out.views.set(goldenId, { goldenId, version: Number(version), status: parsed.s, profiles: parsed.p });
-        if (doc) out.docs.set(goldenId, { state: decodeState(doc, parsed.p), profiles: parsed.p });
+        // Parsed when the plan asks for them: most of what is read is never looked at again.
+        const view = (): GoldenMatchView => {
+          const parsed = JSON.parse(match) as { s: GoldenState['status']; p: MatchProfile[] };
+          return { goldenId, version: Number(version), status: parsed.s, profiles: parsed.p };
+        };
+        parsedViews.set(goldenId, view);
+        if (doc) {
+          out.docs.set(goldenId, () => {
+            const profiles = parsedViews.get(goldenId)!.profiles;
+            return { state: decodeState(doc, profiles), profiles };
+          });
+        }
       }
     }
     if (own !== 0) {
