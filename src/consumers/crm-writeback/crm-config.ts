@@ -11,7 +11,7 @@
  * API calls go to the `instance_url` the token endpoint answers with, as Salesforce requires.
  */
 import { z } from 'zod';
-import { httpUrl, readTargetConfig } from './target-config.ts';
+import { httpUrl, readTargetConfig } from '../saas/target-config.ts';
 
 const EnvSchema = z.object({
   SALESFORCE_LOGIN_URL: z

@@ -21,12 +21,19 @@
  * Records of one partition are applied one by one, in order, stopping at the first failure (the
  * runner hands the rest over again).
  */
-import { classify, type ErrorContext } from '../../runtime/errors.ts';
+import type { ErrorContext } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
-import { GroupIds, GROUPS } from '../../topology/topics.ts';
+import { GroupIds } from '../../topology/topics.ts';
+import { AppliedVersions } from '../saas/applied-versions.ts';
+import { KeyedLock } from '../saas/keyed-lock.ts';
+import {
+  applySaasRecord,
+  applyWithinBudget,
+  DEFAULT_APPLY_BUDGET_MS,
+  readsOf,
+  type SaasSinkOptions,
+} from '../saas/saas-sink.ts';
 import type { Sink, SinkOutcome, SinkRecord } from '../sink.ts';
-import { AppliedVersions } from './applied-versions.ts';
-import { KeyedLock } from './keyed-lock.ts';
 import { errorsOf, refusal, type SalesforceClient } from './salesforce-client.ts';
 import { planCrmWrite, type CrmPlan, type SObjectFields } from './writeback-plan.ts';
 
@@ -45,17 +52,6 @@ interface TargetRecord {
 
 type WriteResult = 'applied' | 'duplicate' | 'stale';
 
-/** Tuning shared by the SaaS sinks. */
-export interface SaasSinkOptions {
-  /**
-   * How long one `apply` call may go on starting new records (ms); at least one record is always
-   * attempted. Well under the runner's bound of one call (60 s by default). Default 20 s.
-   */
-  applyBudgetMs?: number;
-}
-
-export const DEFAULT_APPLY_BUDGET_MS = 20_000;
-
 export class CrmWritebackSink implements Sink {
   readonly target = CRM_TARGET;
   readonly groupId = GroupIds.crmWritebackSink;
@@ -72,18 +68,17 @@ export class CrmWritebackSink implements Sink {
     this.applyBudgetMs = options.applyBudgetMs ?? DEFAULT_APPLY_BUDGET_MS;
   }
 
-  async apply(records: readonly SinkRecord[]): Promise<SinkOutcome[]> {
-    const outcomes: SinkOutcome[] = [];
-    const started = Date.now();
-    for (const record of records) {
-      // One HTTP record after the other can outlast the runner's bound of one call: past the budget
-      // the rest is left unanswered, and the runner hands it over again.
-      if (outcomes.length > 0 && Date.now() - started >= this.applyBudgetMs) break;
-      const outcome = await this.applyOne(record);
-      outcomes.push(outcome);
-      if (outcome.status === 'failed') break;
-    }
-    return outcomes;
+  apply(records: readonly SinkRecord[]): Promise<SinkOutcome[]> {
+    return applyWithinBudget(records, this.applyBudgetMs, (record) =>
+      applySaasRecord(record, {
+        groupId: this.groupId,
+        target: CRM_TARGET,
+        logger: this.logger,
+        message: 'crm write-back',
+        plan: planCrmWrite,
+        carryOut: (plan, context) => this.carryOut(plan, context),
+      }),
+    );
   }
 
   probe(): Promise<void> {
@@ -93,33 +88,6 @@ export class CrmWritebackSink implements Sink {
   close(): Promise<void> {
     // fetch keeps no connection we own; nothing to release.
     return Promise.resolve();
-  }
-
-  private async applyOne(record: SinkRecord): Promise<SinkOutcome> {
-    const context: ErrorContext = {
-      topic: record.topic,
-      partition: record.position.partition,
-      offset: record.position.offset,
-      group: this.groupId,
-      target: CRM_TARGET,
-    };
-    try {
-      const plan = planCrmWrite(record);
-      const outcome = await this.carryOut(plan, context);
-      this.logger.debug(
-        {
-          topic: record.topic,
-          correlationId: record.correlationId,
-          eventId: record.eventId,
-          outcome: outcome.status,
-          ...(plan.kind === 'ignore' ? { reason: plan.reason } : { change: plan.summary }),
-        },
-        'crm write-back',
-      );
-      return outcome;
-    } catch (error) {
-      return { status: 'failed', error: classify(error, context) };
-    }
   }
 
   private async carryOut(plan: CrmPlan, context: ErrorContext): Promise<SinkOutcome> {
@@ -312,10 +280,4 @@ export function httpDateOf(salesforceDateTime: string | undefined): string | und
   if (salesforceDateTime === undefined) return undefined;
   const at = Date.parse(salesforceDateTime.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
   return Number.isNaN(at) ? undefined : new Date(at).toUTCString();
-}
-
-export function readsOf(groupId: string): readonly string[] {
-  const group = GROUPS.find((candidate) => candidate.id === groupId);
-  if (!group) throw new Error(`no consumer group ${groupId} in the topology`);
-  return group.reads;
 }

@@ -17,7 +17,7 @@
 import { ErrorCodes, SynclineError, type ErrorContext } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { CrmTargetConfig } from './crm-config.ts';
-import { pathOf, retriable, retryAfterMs, send, type HttpAnswer } from './http-target.ts';
+import { pathOf, retriable, retryAfterMs, send, type HttpAnswer } from '../saas/http-target.ts';
 
 /** The suggested wait after REQUEST_LIMIT_EXCEEDED (Salesforce's allowance is a rolling 24 hours). */
 export const LIMIT_BACKOFF_MS = 60_000;

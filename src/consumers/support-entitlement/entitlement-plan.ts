@@ -10,7 +10,7 @@
  *   the one whose change was applied last.
  *
  * Values are absolute: a redelivery writes the same values again, and the version guard (see
- * crm-writeback/applied-versions.ts) stops it before it is written at all.
+ * saas/applied-versions.ts) stops it before it is written at all.
  */
 import type * as canonical from '../../schemas/generated/canonical.ts';
 import type { SinkRecord } from '../sink.ts';

@@ -11,7 +11,7 @@
  * Tokens are never logged nor shown in configuration errors.
  */
 import { z } from 'zod';
-import { httpUrl, readTargetConfig } from '../crm-writeback/target-config.ts';
+import { httpUrl, readTargetConfig } from '../saas/target-config.ts';
 
 const EnvSchema = z
   .object({

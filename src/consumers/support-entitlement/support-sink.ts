@@ -20,10 +20,16 @@
 import { classify, ErrorCodes, type ErrorContext } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { GroupIds } from '../../topology/topics.ts';
-import { AppliedVersions } from '../crm-writeback/applied-versions.ts';
-import { DEFAULT_APPLY_BUDGET_MS, readsOf, type SaasSinkOptions } from '../crm-writeback/crm-sink.ts';
-import { retriable } from '../crm-writeback/http-target.ts';
-import { KeyedLock } from '../crm-writeback/keyed-lock.ts';
+import { AppliedVersions } from '../saas/applied-versions.ts';
+import { retriable } from '../saas/http-target.ts';
+import { KeyedLock } from '../saas/keyed-lock.ts';
+import {
+  applySaasRecord,
+  applyWithinBudget,
+  DEFAULT_APPLY_BUDGET_MS,
+  readsOf,
+  type SaasSinkOptions,
+} from '../saas/saas-sink.ts';
 import type { Sink, SinkOutcome, SinkRecord } from '../sink.ts';
 import { planSupportWrite, type SupportPlan } from './entitlement-plan.ts';
 import type { ZendeskClient } from './zendesk-client.ts';
@@ -70,18 +76,17 @@ export class SupportEntitlementSink implements Sink {
     this.applyBudgetMs = options.applyBudgetMs ?? DEFAULT_APPLY_BUDGET_MS;
   }
 
-  async apply(records: readonly SinkRecord[]): Promise<SinkOutcome[]> {
-    const outcomes: SinkOutcome[] = [];
-    const started = Date.now();
-    for (const record of records) {
-      // One HTTP record after the other can outlast the runner's bound of one call: past the budget
-      // the rest is left unanswered, and the runner hands it over again.
-      if (outcomes.length > 0 && Date.now() - started >= this.applyBudgetMs) break;
-      const outcome = await this.applyOne(record);
-      outcomes.push(outcome);
-      if (outcome.status === 'failed') break;
-    }
-    return outcomes;
+  apply(records: readonly SinkRecord[]): Promise<SinkOutcome[]> {
+    return applyWithinBudget(records, this.applyBudgetMs, (record) =>
+      applySaasRecord(record, {
+        groupId: this.groupId,
+        target: SUPPORT_TARGET,
+        logger: this.logger,
+        message: 'support write-back',
+        plan: planSupportWrite,
+        carryOut: (plan, context) => this.carryOut(plan, context),
+      }),
+    );
   }
 
   /** The account answers, and has every organization field the sink writes. */
@@ -107,33 +112,6 @@ export class SupportEntitlementSink implements Sink {
 
   close(): Promise<void> {
     return Promise.resolve();
-  }
-
-  private async applyOne(record: SinkRecord): Promise<SinkOutcome> {
-    const context: ErrorContext = {
-      topic: record.topic,
-      partition: record.position.partition,
-      offset: record.position.offset,
-      group: this.groupId,
-      target: SUPPORT_TARGET,
-    };
-    try {
-      const plan = planSupportWrite(record);
-      const outcome = await this.carryOut(plan, context);
-      this.logger.debug(
-        {
-          topic: record.topic,
-          correlationId: record.correlationId,
-          eventId: record.eventId,
-          outcome: outcome.status,
-          ...(plan.kind === 'ignore' ? { reason: plan.reason } : { change: plan.summary }),
-        },
-        'support write-back',
-      );
-      return outcome;
-    } catch (error) {
-      return { status: 'failed', error: classify(error, context) };
-    }
   }
 
   private async carryOut(plan: SupportPlan, context: ErrorContext): Promise<SinkOutcome> {

@@ -10,7 +10,7 @@
  *   `name: Name: has already been taken (DuplicateValue)`), and every other 4xx (400, 404).
  */
 import { ErrorCodes, SynclineError, type ErrorContext } from '../../runtime/errors.ts';
-import { retriable, retryAfterMs, send, type HttpAnswer } from '../crm-writeback/http-target.ts';
+import { retriable, retryAfterMs, send, type HttpAnswer } from '../saas/http-target.ts';
 import type { SupportTargetConfig } from './support-config.ts';
 
 /** When credentials are refused: retrying soon will not help; the breaker probes in between. */

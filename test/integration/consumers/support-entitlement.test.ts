@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AppliedVersions } from '../../../src/consumers/crm-writeback/applied-versions.ts';
+import { AppliedVersions } from '../../../src/consumers/saas/applied-versions.ts';
 import type { SinkOutcome } from '../../../src/consumers/sink.ts';
 import { SupportEntitlementSink } from '../../../src/consumers/support-entitlement/support-sink.ts';
 import { ZendeskClient } from '../../../src/consumers/support-entitlement/zendesk-client.ts';

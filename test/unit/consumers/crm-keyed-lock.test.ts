@@ -3,7 +3,7 @@
  * the order they asked, other keys do not wait, a failure releases the key, and nothing is kept.
  */
 import { describe, expect, it } from 'vitest';
-import { KeyedLock } from '../../../src/consumers/crm-writeback/keyed-lock.ts';
+import { KeyedLock } from '../../../src/consumers/saas/keyed-lock.ts';
 
 describe('KeyedLock', () => {
   it('serializes holders of one key in arrival order, lets other keys through, and forgets released keys', async () => {

@@ -4,7 +4,7 @@
  * Retry-After, permanent ones name the error code and the fields.
  */
 import { describe, expect, it } from 'vitest';
-import type { HttpAnswer } from '../../../src/consumers/crm-writeback/http-target.ts';
+import type { HttpAnswer } from '../../../src/consumers/saas/http-target.ts';
 import { refusal as salesforceRefusal } from '../../../src/consumers/crm-writeback/salesforce-client.ts';
 import { refusal as zendeskRefusal } from '../../../src/consumers/support-entitlement/zendesk-client.ts';
 import { ErrorCodes } from '../../../src/runtime/errors.ts';

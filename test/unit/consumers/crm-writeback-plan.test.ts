@@ -3,9 +3,9 @@
  * which fields, under which entity key and version. And the version guard kept on those records.
  */
 import { describe, expect, it } from 'vitest';
-import { AppliedVersions, MAX_ENTRIES } from '../../../src/consumers/crm-writeback/applied-versions.ts';
+import { AppliedVersions, MAX_ENTRIES } from '../../../src/consumers/saas/applied-versions.ts';
 import { httpDateOf } from '../../../src/consumers/crm-writeback/crm-sink.ts';
-import { retryAfterMs } from '../../../src/consumers/crm-writeback/http-target.ts';
+import { retryAfterMs } from '../../../src/consumers/saas/http-target.ts';
 import { dateOf, money, planCrmWrite } from '../../../src/consumers/crm-writeback/writeback-plan.ts';
 import {
   contractRecord,
