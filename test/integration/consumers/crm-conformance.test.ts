@@ -15,6 +15,7 @@ import {
   type SalesforceSim,
 } from '../../../src/targets-sim/salesforce/salesforce-sim.ts';
 import { contractRecord, customerRecord, invoiceRecord } from '../../support/canonical-records.ts';
+import { builtOnce, guardChanges, versionsIn } from '../../support/saas-conformance.ts';
 import { sinkConformance } from '../../support/sink-conformance.ts';
 
 const APP = { clientId: 'syncline-crm-writeback', clientSecret: 'crm-app-secret-0123456789' };
@@ -22,7 +23,6 @@ const logger = createLogger({ level: 'silent' });
 
 let sf: SalesforceSim | undefined;
 const crm = new Map<string, { accountId: string; opportunityId: string }>();
-const records = new Map<string, SinkRecord>();
 /** Where each record lands: the sObject, its id and the entity key of the version guard. */
 const landing = new WeakMap<SinkRecord, { type: string; id: string; versionKey: string }>();
 
@@ -83,10 +83,6 @@ function build(key: string, entity: number, version: number, erpNumber = 'C-1'):
   return record;
 }
 
-function versionsIn(text: unknown): Record<string, number> {
-  return typeof text === 'string' && text !== '' ? (JSON.parse(text) as Record<string, number>) : {};
-}
-
 function whereOf(record: SinkRecord): { type: string; id: string; versionKey: string } {
   const where = landing.get(record);
   if (!where) throw new Error('a record this file did not build');
@@ -106,15 +102,7 @@ sinkConformance({
       new SalesforceClient({ loginUrl: double().url, ...APP, apiVersion: 'v60.0', timeoutMs: 5_000 }, logger),
       logger,
     ),
-  record(key, entity, version) {
-    const id = `${key}|${entity}|${version}`;
-    let record = records.get(id);
-    if (!record) {
-      record = build(key, entity, version);
-      records.set(id, record);
-    }
-    return record;
-  },
+  record: builtOnce(build),
   refused: (key) => build(key, 0, 1, 'C-'.padEnd(40, '0')),
   state: {
     version(record) {
@@ -124,17 +112,8 @@ sinkConformance({
     },
     effects(record) {
       const where = whereOf(record);
-      // A change of the entity's own entry in the version guard is one applied change of it.
-      const changes = double()
-        .recorder.writesTo(where.type, where.id)
-        .filter((write) => {
-          const change = write.changed.Syncline_Versions__c;
-          return (
-            change !== undefined &&
-            versionsIn(change.from)[where.versionKey] !== versionsIn(change.to)[where.versionKey]
-          );
-        });
-      return Promise.resolve(changes.length);
+      const writes = double().recorder.writesTo(where.type, where.id);
+      return Promise.resolve(guardChanges(writes, 'Syncline_Versions__c', where.versionKey));
     },
   },
   outage: {

@@ -13,13 +13,13 @@ import { createLogger } from '../../../src/runtime/logger.ts';
 import type { Organization } from '../../../src/targets-sim/zendesk/organizations.ts';
 import { startZendeskSim, type ZendeskSim } from '../../../src/targets-sim/zendesk/zendesk-sim.ts';
 import { customerRecord, entitlementRecord } from '../../support/canonical-records.ts';
+import { builtOnce, guardChanges, versionsIn } from '../../support/saas-conformance.ts';
 import { sinkConformance } from '../../support/sink-conformance.ts';
 
 const TOKEN = 'zendesk-oauth-token-conformance';
 const logger = createLogger({ level: 'silent' });
 
 let zd: ZendeskSim | undefined;
-const records = new Map<string, SinkRecord>();
 const versionKeys = new WeakMap<SinkRecord, { goldenId: string; versionKey: string }>();
 
 function double(): ZendeskSim {
@@ -47,10 +47,6 @@ async function organizationOf(goldenId: string): Promise<Organization | undefine
   return ((await response.json()) as { organizations: Organization[] }).organizations[0];
 }
 
-function versionsIn(text: unknown): Record<string, number> {
-  return typeof text === 'string' && text !== '' ? (JSON.parse(text) as Record<string, number>) : {};
-}
-
 function guardOf(record: SinkRecord): { goldenId: string; versionKey: string } {
   const guard = versionKeys.get(record);
   if (!guard) throw new Error('a record this file did not build');
@@ -74,15 +70,7 @@ sinkConformance({
       }),
       logger,
     ),
-  record(key, entity, version) {
-    const id = `${key}|${entity}|${version}`;
-    let record = records.get(id);
-    if (!record) {
-      record = build(key, entity, version);
-      records.set(id, record);
-    }
-    return record;
-  },
+  record: builtOnce(build),
   refused(key) {
     // Zendesk refuses a blank organization name (422 RecordInvalid, BlankValue).
     return build(key, 0, 1, '   ');
@@ -97,15 +85,8 @@ sinkConformance({
       const guard = guardOf(record);
       const organization = await organizationOf(guard.goldenId);
       if (!organization) return 0;
-      return double()
-        .recorder.writesTo('organization', String(organization.id))
-        .filter((write) => {
-          const change = write.changed['organization_fields.syncline_versions'];
-          return (
-            change !== undefined &&
-            versionsIn(change.from)[guard.versionKey] !== versionsIn(change.to)[guard.versionKey]
-          );
-        }).length;
+      const writes = double().recorder.writesTo('organization', String(organization.id));
+      return guardChanges(writes, 'organization_fields.syncline_versions', guard.versionKey);
     },
   },
   outage: {

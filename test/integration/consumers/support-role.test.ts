@@ -5,23 +5,17 @@
  * organization exists (another topic) and is applied once it does; the role's configuration is
  * validated before anything connects.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import type { Kafka, Producer } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSinkRunner, type SinkRunner } from '../../../src/consumers/runner/runner.ts';
 import { supportEntitlementSinkFactory } from '../../../src/consumers/support-entitlement/start-support-entitlement.ts';
-import type { SinkRecord } from '../../../src/consumers/sink.ts';
-import { createKafkajsBus } from '../../../src/runtime/bus/kafkajs.ts';
 import { loadConfig } from '../../../src/runtime/config.ts';
 import { ErrorCodes, SynclineError } from '../../../src/runtime/errors.ts';
-import { createKafka } from '../../../src/runtime/kafka.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 import type { Organization } from '../../../src/targets-sim/zendesk/organizations.ts';
 import { startZendeskSim, type ZendeskSim } from '../../../src/targets-sim/zendesk/zendesk-sim.ts';
-import { createTopicsReady } from '../../../src/topology/create-topics.ts';
-import { dlqTopicOf, GroupIds, retryTopicOf } from '../../../src/topology/topics.ts';
-import { createPipelineTopology, type PipelineTopology } from '../../support/pipeline.ts';
+import { GroupIds } from '../../../src/topology/topics.ts';
+import { startSinkRole, type SinkRoleHarness } from '../../support/sink-role.ts';
+import { eventually } from '../../support/sink-topology.ts';
 import { customerRecord, entitlementRecord } from '../../support/canonical-records.ts';
 
 const TOKEN = 'zendesk-token-role-test';
@@ -29,49 +23,10 @@ const config = loadConfig();
 const logger = createLogger({ level: 'silent' });
 const GROUP = GroupIds.supportEntitlementSink;
 
-let kafka: Kafka;
-let topology: PipelineTopology;
-let producer: Producer;
 let zd: ZendeskSim;
-let redis: Redis;
-let redisPrefix: string;
-let runner: SinkRunner;
-let groupTopics: string[];
-
-async function produce(record: SinkRecord): Promise<void> {
-  const topic = topology.topicOf(record.topic);
-  await producer.send({
-    topic,
-    acks: -1,
-    messages: [
-      { key: record.key, value: await topology.serde.encode(topic, record.value as Record<string, unknown>) },
-    ],
-  });
-}
-
-async function eventually<T>(probe: () => T | undefined | Promise<T | undefined>, what: string): Promise<T> {
-  const deadline = Date.now() + 45_000;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
+let role: SinkRoleHarness;
 
 beforeAll(async () => {
-  kafka = createKafka(config, logger, 'support-role-test');
-  topology = await createPipelineTopology(kafka, config.schemaRegistryUrl, 'support-role');
-  groupTopics = [retryTopicOf(GROUP), dlqTopicOf(GROUP)].map((topic) => topology.topicOf(topic));
-  const admin = kafka.admin();
-  await admin.connect();
-  await createTopicsReady(
-    admin,
-    groupTopics.map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
-  );
-  await admin.disconnect();
-  producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
   zd = await startZendeskSim({ tokens: [TOKEN], logger });
   // The role's own sink factory, in the shared runner, on an isolated topology.
   const sink = await supportEntitlementSinkFactory({
@@ -79,35 +34,12 @@ beforeAll(async () => {
     ZENDESK_OAUTH_TOKEN: TOKEN,
     ZENDESK_TIMEOUT_MS: '3000',
   })(config, logger);
-  redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 1 });
-  redisPrefix = `test:support-role:${randomBytes(4).toString('hex')}:`;
-  runner = createSinkRunner({
-    sink,
-    bus: createKafkajsBus(config, logger, { clientSuffix: 'support-role-test' }),
-    kafka,
-    redis,
-    serde: topology.serde,
-    logger,
-    topicPrefix: topology.prefix,
-    redisPrefix,
-    retry: { baseDelayMs: 50, maxDelayMs: 500 },
-  });
-  await runner.start();
+  role = await startSinkRole({ label: 'support-role', group: GROUP, config, logger, sink });
 }, 120_000);
 
 afterAll(async () => {
-  await runner?.close();
-  const keys = await redis.keys(`${redisPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis?.quit();
-  await producer?.disconnect();
+  await role?.close();
   await zd?.close();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: groupTopics }).catch(() => undefined);
-  await admin.deleteGroups([`${topology.prefix}${GROUP}`]).catch(() => undefined);
-  await admin.disconnect();
-  await topology?.cleanup();
 }, 120_000);
 
 async function organizationOf(goldenId: string): Promise<Organization | undefined> {
@@ -119,24 +51,28 @@ async function organizationOf(goldenId: string): Promise<Organization | undefine
 
 describe('syncline run --role sink-support', () => {
   it('joins its group and keeps the organization and its entitlement in step, whichever topic is read first', async () => {
-    expect(runner.groupId).toBe(`${topology.prefix}${GROUP}`);
+    expect(role.runner.groupId).toBe(`${role.topology.prefix}${GROUP}`);
     const goldenId = randomUUID();
 
     // The entitlement first: its organization does not exist yet; the runner retries it.
-    await produce(
+    await role.produce(
       entitlementRecord(
         { goldenId, entitlementId: 'zendesk:role-1', supportLevel: 'ENTERPRISE', seats: 12 },
         { version: 1 },
       ),
     );
-    await produce(
+    await role.produce(
       customerRecord({ goldenId, legalName: `Role Test ${goldenId.slice(0, 8)}` }, { version: 1 }),
     );
 
-    const organization = await eventually(async () => {
-      const found = await organizationOf(goldenId);
-      return found?.organization_fields.support_level ? found : undefined;
-    }, 'the organization with its entitlement');
+    const organization = await eventually(
+      async () => {
+        const found = await organizationOf(goldenId);
+        return found?.organization_fields.support_level ? found : undefined;
+      },
+      45_000,
+      'the organization with its entitlement',
+    );
     expect(organization.organization_fields).toMatchObject({
       golden_customer_id: goldenId,
       support_level: 'enterprise',
