@@ -9,9 +9,10 @@
  * Work is done per chunk of a fetched batch (up to `chunkRecords` records of one partition), not
  * per record, because a record's own work is small next to its round trips: decoding and mapping
  * run for the whole chunk at once; idempotency claims, source versions and golden-id look-ups go to
- * Redis together (ioredis pipelines concurrent commands on one connection); match-merge runs record
- * by record in offset order (it takes locks and each record may change what the next one matches);
- * the chunk's outputs and dead letters go to Kafka in one produce call; keys are marked done
+ * Redis together (ioredis pipelines concurrent commands on one connection); match-merge resolves
+ * start together where order allows (see startResolves: records sharing a lookup key, which may
+ * change what each other matches, still resolve one after the other in offset order), so that
+ * their round trips share writes too; the chunk's outputs and dead letters go to Kafka in one produce call; keys are marked done
  * together after Kafka acknowledged them; then the offsets are marked in order. Per-entity source
  * order within a chunk is kept in memory, so two versions of one entity in one chunk behave as if
  * processed one after the other.
