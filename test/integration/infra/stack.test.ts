@@ -66,7 +66,7 @@ describe('syncline infra', () => {
 
     const human = await syncline('infra', 'up', '--registry-storage', 'memory');
     expect(human.stdout).toContain('Local stack already up');
-  });
+  }, 300_000); // two cold JVM starts; slow on a loaded 2-core machine
 
   it('status shows each part with its endpoint, and the registry enforces the global compatibility', async () => {
     const status = JSON.parse((await syncline('infra', 'status', '--json')).stdout) as {
@@ -95,7 +95,7 @@ describe('syncline infra', () => {
     expect(
       after.parts.filter((part) => part.part === 'kafka' || part.part === 'registry').map((p) => p.state),
     ).toEqual(['stopped', 'stopped']);
-  });
+  }, 180_000);
 
   it('down never stops a server it did not start', async () => {
     // The shared stack's Kafka answers on 9092; a stack whose home never started anything must leave it alone.
