@@ -7,20 +7,16 @@
  * - a group that has never committed an offset, whose very first records meet a down ERP, resumes
  *   after the pause (kafkajs #1599: a paused partition without a committed offset may never resume).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErpRestSink } from '../../../src/consumers/erp-rest/erp-rest-sink.ts';
 import { externalDocumentNumber } from '../../../src/consumers/erp-rest/erp-rest-mapping.ts';
 import type { SinkRunner } from '../../../src/consumers/runner/runner.ts';
 import { readDlq } from '../../../src/ops/dlq/dlq-log.ts';
-import { loadConfig } from '../../../src/runtime/config.ts';
-import { createKafka } from '../../../src/runtime/kafka.ts';
-import { createLogger } from '../../../src/runtime/logger.ts';
 import type { Registry } from '../../../src/runtime/metrics.ts';
 import { GroupIds, TopicNames } from '../../../src/topology/topics.ts';
-import { ERP_TOKEN, startPrivateErp, type PrivateErp } from '../../support/erp.ts';
+import { startPrivateErp, type PrivateErp } from '../../support/erp.ts';
+import { erpRestSinkOf, salesOrderVersions, sinkTestBed } from '../../support/erp-sink-bed.ts';
 import { customerValue, orderValue } from '../../support/erp-sink-records.ts';
 import {
   createSinkTopology,
@@ -29,33 +25,19 @@ import {
   type SinkTopology,
 } from '../../support/sink-topology.ts';
 
-const config = loadConfig();
-const logger = createLogger({ level: 'error' });
-const kafka = createKafka(config, logger, 'it-erp-outage');
-const redis = new Redis(config.redisUrl);
-const redisPrefix = `test:erp-outage:${randomBytes(4).toString('hex')}:`;
+const { config, logger, kafka, redis, redisPrefix, closeRedis } = sinkTestBed('erp-outage');
 const C = TopicNames.canonical;
 
 let erp: PrivateErp;
 const topologies: SinkTopology[] = [];
 const runners: SinkRunner[] = [];
 
-async function orderVersions(
+function orderVersions(
   orderIds: readonly string[],
 ): Promise<Map<string, { version: number; rowVersion: number }>> {
-  const result = await erp.erp.pool.query<{
-    external_document_number: string;
-    external_version: string;
-    row_version: string;
-  }>(
-    'SELECT external_document_number, external_version, row_version FROM sales_orders WHERE external_document_number = ANY($1)',
-    [orderIds.map((id) => externalDocumentNumber('SO', id))],
-  );
-  return new Map(
-    result.rows.map((row) => [
-      row.external_document_number,
-      { version: Number(row.external_version), rowVersion: Number(row.row_version) },
-    ]),
+  return salesOrderVersions(
+    erp,
+    orderIds.map((id) => externalDocumentNumber('SO', id)),
   );
 }
 
@@ -68,9 +50,7 @@ afterAll(async () => {
   await erp?.erp.clearFaults().catch(() => undefined);
   for (const topology of topologies) await topology.cleanup();
   await erp?.drop();
-  const keys = await redis.keys(`${redisPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await closeRedis();
 }, 120_000);
 
 async function startOn(
@@ -78,11 +58,7 @@ async function startOn(
 ): Promise<{ topology: SinkTopology; runner: SinkRunner; metrics: Registry }> {
   const topology = await createSinkTopology(kafka, config, logger, label, [GroupIds.erpRestSink]);
   topologies.push(topology);
-  const { runner, metrics } = topology.runner(
-    new ErpRestSink({ apiUrl: erp.erp.apiUrl, token: ERP_TOKEN, timeoutMs: 3000 }),
-    redis,
-    `${redisPrefix}${label}:`,
-  );
+  const { runner, metrics } = topology.runner(erpRestSinkOf(erp), redis, `${redisPrefix}${label}:`);
   runners.push(runner);
   return { topology, runner, metrics };
 }

@@ -7,24 +7,17 @@
  * stored idempotency key per record (a record written twice under two keys would show two).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { externalDocumentNumber } from '../../../src/consumers/erp-rest/erp-rest-mapping.ts';
-import { loadConfig } from '../../../src/runtime/config.ts';
-import { createKafka } from '../../../src/runtime/kafka.ts';
-import { createLogger } from '../../../src/runtime/logger.ts';
 import { GroupIds, TopicNames } from '../../../src/topology/topics.ts';
 import { ERP_TOKEN, startPrivateErp, type PrivateErp } from '../../support/erp.ts';
+import { salesOrderVersions, sinkTestBed } from '../../support/erp-sink-bed.ts';
 import { customerValue, orderValue } from '../../support/erp-sink-records.ts';
 import { createSinkTopology, eventually, type SinkTopology } from '../../support/sink-topology.ts';
 
-const config = loadConfig();
-const logger = createLogger({ level: 'error' });
-const kafka = createKafka(config, logger, 'it-sink-crash');
-const redis = new Redis(config.redisUrl);
-const redisPrefix = `test:sink-crash:${randomBytes(4).toString('hex')}:`;
+const { config, logger, kafka, redisPrefix, closeRedis } = sinkTestBed('sink-crash');
 const C = TopicNames.canonical;
 let erp: PrivateErp;
 let topology: SinkTopology;
@@ -69,9 +62,7 @@ afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   await topology?.cleanup();
   await erp?.drop();
-  const keys = await redis.keys(`${redisPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await closeRedis();
 }, 60_000);
 
 describe('sink crash', () => {
@@ -109,16 +100,10 @@ describe('sink crash', () => {
     await startChild();
     await eventually(async () => (await erpCounts()).versions >= values.length, 90_000, 'all work done');
     await sleep(2000); // anything still coming would show now
-    const result = await erp.erp.pool.query<{
-      external_document_number: string;
-      external_version: string;
-      row_version: string;
-    }>('SELECT external_document_number, external_version, row_version FROM sales_orders');
-    const byNumber = new Map(result.rows.map((row) => [row.external_document_number, row]));
+    const byNumber = await salesOrderVersions(erp);
     expect(byNumber.size).toBe(orders.length);
     for (const order of orders) {
-      const row = byNumber.get(externalDocumentNumber('SO', order.id));
-      expect(row && { version: Number(row.external_version), rowVersion: Number(row.row_version) }).toEqual({
+      expect(byNumber.get(externalDocumentNumber('SO', order.id))).toEqual({
         version: order.versions,
         rowVersion: order.versions,
       });

@@ -14,10 +14,8 @@
  *   (externalVersion + Idempotency-Key) and the interface tables' unique idempotency key hold.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErpRestSink } from '../../../src/consumers/erp-rest/erp-rest-sink.ts';
 import { externalDocumentNumber } from '../../../src/consumers/erp-rest/erp-rest-mapping.ts';
 import { ErpSqlSink } from '../../../src/consumers/erp-sql/erp-sql-sink.ts';
 import type { SinkRunner } from '../../../src/consumers/runner/runner.ts';
@@ -27,12 +25,10 @@ import { closeOpsContext, createOpsContext, type OpsContext } from '../../../src
 import { replay } from '../../../src/ops/replay/replay.ts';
 import { DlqHeaders, PARKED_REASON } from '../../../src/processors/pipeline/dead-letter.ts';
 import { headerText } from '../../../src/runtime/bus/types.ts';
-import { loadConfig } from '../../../src/runtime/config.ts';
-import { createKafka } from '../../../src/runtime/kafka.ts';
-import { createLogger } from '../../../src/runtime/logger.ts';
 import type { Registry } from '../../../src/runtime/metrics.ts';
 import { GroupIds, TopicNames } from '../../../src/topology/topics.ts';
-import { ERP_TOKEN, startPrivateErp, type PrivateErp } from '../../support/erp.ts';
+import { startPrivateErp, type PrivateErp } from '../../support/erp.ts';
+import { erpRestSinkOf, sinkTestBed } from '../../support/erp-sink-bed.ts';
 import { customerValue, invoiceValue, orderValue } from '../../support/erp-sink-records.ts';
 import {
   createSinkTopology,
@@ -41,11 +37,7 @@ import {
   type SinkTopology,
 } from '../../support/sink-topology.ts';
 
-const config = loadConfig();
-const logger = createLogger({ level: 'warn' });
-const kafka = createKafka(config, logger, 'it-sink-runner');
-const redis = new Redis(config.redisUrl);
-const redisPrefix = `test:sink-runner:${randomBytes(4).toString('hex')}:`;
+const { config, logger, kafka, redis, redisPrefix, closeRedis } = sinkTestBed('sink-runner', 'warn');
 const sqlSchema = `erp_sql_r_${randomBytes(4).toString('hex')}`;
 const C = TopicNames.canonical;
 const actor = { name: 'sink-runner-test', channel: 'CLI' as const };
@@ -59,12 +51,9 @@ let restMetrics: Registry;
 let sqlMetrics: Registry;
 
 async function startRunners(): Promise<void> {
-  const rest = topology.runner(
-    new ErpRestSink({ apiUrl: erp.erp.apiUrl, token: ERP_TOKEN, timeoutMs: 5000 }),
-    redis,
-    `${redisPrefix}rest:`,
-    { retry: { maxAttempts: 4, baseDelayMs: 100 } },
-  );
+  const rest = topology.runner(erpRestSinkOf(erp, 5000), redis, `${redisPrefix}rest:`, {
+    retry: { maxAttempts: 4, baseDelayMs: 100 },
+  });
   const sql = topology.runner(
     new ErpSqlSink({ pool: sqlPool, schema: sqlSchema }),
     redis,
@@ -126,9 +115,7 @@ afterAll(async () => {
   await sqlPool?.query(`DROP SCHEMA IF EXISTS ${sqlSchema} CASCADE`).catch(() => undefined);
   await sqlPool?.end();
   await erp?.drop();
-  const keys = await redis.keys(`${redisPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await closeRedis();
 }, 120_000);
 
 const windowStart = Date.now() - 1000;

@@ -3,19 +3,15 @@
  * limit answering 429 with Retry-After. Promised, and proven here: every record is retried with
  * back-off until it is delivered, in per-key order, and none goes to the DLQ.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErpRestSink } from '../../../src/consumers/erp-rest/erp-rest-sink.ts';
 import { externalDocumentNumber } from '../../../src/consumers/erp-rest/erp-rest-mapping.ts';
 import type { SinkRunner } from '../../../src/consumers/runner/runner.ts';
 import { readDlq } from '../../../src/ops/dlq/dlq-log.ts';
-import { loadConfig } from '../../../src/runtime/config.ts';
-import { createKafka } from '../../../src/runtime/kafka.ts';
-import { createLogger } from '../../../src/runtime/logger.ts';
 import type { Registry } from '../../../src/runtime/metrics.ts';
 import { GroupIds, TopicNames } from '../../../src/topology/topics.ts';
-import { ERP_TOKEN, startPrivateErp, type PrivateErp } from '../../support/erp.ts';
+import { startPrivateErp, type PrivateErp } from '../../support/erp.ts';
+import { erpRestSinkOf, sinkTestBed } from '../../support/erp-sink-bed.ts';
 import { customerValue, orderValue } from '../../support/erp-sink-records.ts';
 import {
   createSinkTopology,
@@ -24,11 +20,7 @@ import {
   type SinkTopology,
 } from '../../support/sink-topology.ts';
 
-const config = loadConfig();
-const logger = createLogger({ level: 'error' });
-const kafka = createKafka(config, logger, 'it-sink-transient');
-const redis = new Redis(config.redisUrl);
-const redisPrefix = `test:sink-transient:${randomBytes(4).toString('hex')}:`;
+const { config, logger, kafka, redis, redisPrefix, closeRedis } = sinkTestBed('sink-transient');
 const C = TopicNames.canonical;
 let erp: PrivateErp;
 let topology: SinkTopology;
@@ -38,11 +30,7 @@ let metrics: Registry;
 beforeAll(async () => {
   erp = await startPrivateErp();
   topology = await createSinkTopology(kafka, config, logger, 'sink-transient', [GroupIds.erpRestSink]);
-  ({ runner, metrics } = topology.runner(
-    new ErpRestSink({ apiUrl: erp.erp.apiUrl, token: ERP_TOKEN, timeoutMs: 3000 }),
-    redis,
-    redisPrefix,
-  ));
+  ({ runner, metrics } = topology.runner(erpRestSinkOf(erp), redis, redisPrefix));
   await runner.start();
 }, 60_000);
 
@@ -51,9 +39,7 @@ afterAll(async () => {
   await erp?.erp.clearFaults().catch(() => undefined);
   await topology?.cleanup();
   await erp?.drop();
-  const keys = await redis.keys(`${redisPrefix}*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
+  await closeRedis();
 }, 60_000);
 
 describe('transient failures', () => {
