@@ -203,7 +203,9 @@ return {xrefs, blocks}`);
 
 /**
  * KEYS: every key of the plan (the plan refers to them by index). ARGV[1] the lock token, ARGV[2]
- * the plan as JSON. Checks, then writes, then releases the locks.
+ * the plan as JSON, then the documents it writes (the plan refers to them by ARGV index, so they
+ * are neither escaped into the plan's JSON nor decoded from it). Checks, then writes, then releases
+ * the locks.
  */
 const COMMIT = new LuaScript(`
 local token = ARGV[1]
@@ -225,7 +227,7 @@ for _, e in ipairs(plan.ex) do
   if current ~= e[3] then return 'XREF_CHANGED' end
 end
 for _, g in ipairs(plan.pg) do
-  redis.call('HSET', KEYS[g[1]], 'v', g[2], 'doc', g[3], 'm', g[4])
+  redis.call('HSET', KEYS[g[1]], 'v', g[2], 'doc', ARGV[g[3]], 'm', ARGV[g[4]])
 end
 for _, x in ipairs(plan.sx) do
   redis.call('HSET', KEYS[x[1]], x[2], x[3])
@@ -237,7 +239,7 @@ for _, b in ipairs(plan.sa) do
   redis.call('SADD', KEYS[b[1]], b[2])
 end
 for _, r in ipairs(plan.rv) do
-  redis.call('SET', KEYS[r[1]], r[2])
+  redis.call('SET', KEYS[r[1]], ARGV[r[2]])
   if r[4] == 1 then
     redis.call('ZADD', KEYS[r[3]], r[5], r[6])
   else
@@ -245,7 +247,7 @@ for _, r in ipairs(plan.rv) do
   end
 end
 for _, o in ipairs(plan.ob) do
-  redis.call('SET', KEYS[o[1]], o[2])
+  redis.call('SET', KEYS[o[1]], ARGV[o[2]])
   redis.call('ZADD', KEYS[o[3]], o[4], o[5])
 end
 for _, i in ipairs(plan.locks) do
@@ -696,6 +698,11 @@ export class RedisMatchStore {
       }
       return index;
     };
+    const blobs: string[] = [];
+    const blob = (text: string): number => {
+      blobs.push(text);
+      return blobs.length + 2; // ARGV[1] token, ARGV[2] plan; Lua is 1-based
+    };
     const plan = {
       ...(epoch === undefined ? {} : { epoch: [k(this.epochKey), epoch] }),
       locks: lockNames.map((name) => k(this.lockKey(name))),
@@ -704,8 +711,8 @@ export class RedisMatchStore {
       pg: mutation.putGoldens.map((g) => [
         k(this.goldenKey(g.state.goldenId)),
         g.state.version,
-        encodeState(g.state),
-        matchField(g),
+        blob(encodeState(g.state)),
+        blob(matchField(g)),
       ]),
       sx: mutation.setXrefs.map((x) => [k(this.xrefKey), x.ref, x.goldenId]),
       sr: mutation.blockRemoves.map((b) => [k(this.blockKey(b.key)), b.goldenId]),
@@ -718,7 +725,7 @@ export class RedisMatchStore {
       ],
       rv: mutation.putReviews.map((r) => [
         k(this.reviewKey(r.sourceKey)),
-        JSON.stringify(r.review),
+        blob(JSON.stringify(r.review)),
         k(this.openReviewsKey),
         r.review.status === 'OPEN' ? 1 : 0,
         r.review.createdAt,
@@ -726,14 +733,14 @@ export class RedisMatchStore {
       ]),
       ob: mutation.outbox.map((o) => [
         k(this.outboxKey(o.id)),
-        o.payload,
+        blob(o.payload),
         k(this.outboxQueueKey),
         o.at,
         o.id,
       ]),
     };
     const result = await this.guard('commit', () =>
-      COMMIT.run(this.redis, keys, [token, JSON.stringify(plan)]),
+      COMMIT.run(this.redis, keys, [token, JSON.stringify(plan), ...blobs]),
     );
     if (result === 'OK') return null;
     return result as CommitConflict;
