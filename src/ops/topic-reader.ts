@@ -8,7 +8,8 @@
  * commits and is deleted afterwards; its name says what it was, should a crash leave it behind.
  */
 import { randomBytes } from 'node:crypto';
-import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+import { toIncoming } from '../runtime/bus/kafkajs-message.ts';
 import type { IncomingRecord } from '../runtime/bus/types.ts';
 import { classify, ErrorCodes, SynclineError } from '../runtime/errors.ts';
 
@@ -200,26 +201,4 @@ export async function readTopicRanges(
     await consumer.disconnect().catch(() => undefined);
     await withAdmin(kafka, undefined, (admin) => admin.deleteGroups([groupId])).catch(() => undefined);
   }
-}
-
-/** A kafkajs message as the bus's {@link IncomingRecord}: header values as bytes. */
-export function toIncoming(topic: string, partition: number, message: KafkaMessage): IncomingRecord {
-  const headers: Record<string, Buffer | Buffer[]> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    if (value === undefined) continue;
-    headers[name] = Array.isArray(value) ? value.map(toBuffer) : toBuffer(value);
-  }
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key ?? null,
-    value: message.value ?? null,
-    headers,
-    timestamp: Number(message.timestamp),
-  };
-}
-
-function toBuffer(value: Buffer | string): Buffer {
-  return typeof value === 'string' ? Buffer.from(value) : value;
 }

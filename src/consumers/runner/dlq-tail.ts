@@ -9,7 +9,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
-import { toIncoming } from '../../ops/topic-reader.ts';
+import { toIncoming } from '../../runtime/bus/kafkajs-message.ts';
 import type { IncomingRecord } from '../../runtime/bus/types.ts';
 import { classify, ErrorCodes, SynclineError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';

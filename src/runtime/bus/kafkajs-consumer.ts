@@ -11,7 +11,7 @@
  *   forever, #1721), after which the consumer stops and reports `restarting: false`;
  * - with a metrics registry, the member's lag per assigned partition (./consumer-lag.ts).
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, RetryOptions } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, RetryOptions } from 'kafkajs';
 import { classify, ErrorCodes, SynclineError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import {
@@ -24,13 +24,13 @@ import {
 } from '../metrics.ts';
 import { ConsumerLag } from './consumer-lag.ts';
 import { mapKafkaError } from './kafkajs-errors.ts';
+import { toIncoming } from './kafkajs-message.ts';
 import type {
   BatchHandler,
   ConsumerCrash,
   ConsumerOptions,
   EventConsumer,
   IncomingBatch,
-  IncomingRecord,
   TopicPartitions,
 } from './types.ts';
 
@@ -295,27 +295,6 @@ function createMetrics(registry: Registry): ConsumerMetrics {
       buckets: LATENCY_BUCKETS_SECONDS,
     }),
   };
-}
-
-function toIncoming(topic: string, partition: number, message: KafkaMessage): IncomingRecord {
-  const headers: Record<string, Buffer | Buffer[]> = {};
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
-    if (value === undefined) continue;
-    headers[name] = Array.isArray(value) ? value.map(toBuffer) : toBuffer(value);
-  }
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key ?? null,
-    value: message.value ?? null,
-    headers,
-    timestamp: Number(message.timestamp),
-  };
-}
-
-function toBuffer(value: Buffer | string): Buffer {
-  return typeof value === 'string' ? Buffer.from(value) : value;
 }
 
 function copyTarget(target: TopicPartitions): { topic: string; partitions?: number[] } {
