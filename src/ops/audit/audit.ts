@@ -56,6 +56,15 @@ export interface AuditInput {
   details?: Record<string, string>;
 }
 
+/**
+ * The outcome of an action that moves records and stops at its first failure: done without one,
+ * partly done when some records went before it, failed when none did.
+ */
+export function outcomeAfter(failure: unknown, done: number): AuditOutcome {
+  if (!failure) return 'SUCCEEDED';
+  return done > 0 ? 'PARTIAL' : 'FAILED';
+}
+
 /** Writes the audit record and its log line; returns the record written. */
 export async function audit(context: OpsContext, input: AuditInput): Promise<AuditEvent> {
   const event: AuditEvent = {

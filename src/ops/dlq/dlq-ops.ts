@@ -26,7 +26,7 @@ import { DlqHeaders } from '../../processors/pipeline/dead-letter.ts';
 import type { OutgoingRecord } from '../../runtime/bus/types.ts';
 import { classify, ErrorCodes, SynclineError } from '../../runtime/errors.ts';
 import type { OffsetRange } from '../../schemas/generated/ops.ts';
-import { audit, newCorrelationId, OPS_CORRELATION_HEADER, type Actor } from '../audit/audit.ts';
+import { audit, newCorrelationId, OPS_CORRELATION_HEADER, outcomeAfter, type Actor } from '../audit/audit.ts';
 import { resolveGroup, type OpsGroup } from '../groups.ts';
 import type { OpsContext } from '../ops-context.ts';
 import { sendChunked } from '../send-chunked.ts';
@@ -332,7 +332,7 @@ async function redrive(
     topic: group.dlqTopic,
     ranges: rangesOf(moving),
     count: result.moved,
-    outcome: failure ? (result.moved > 0 ? 'PARTIAL' : 'FAILED') : 'SUCCEEDED',
+    outcome: outcomeAfter(failure, result.moved),
     reason: failure?.message ?? null,
     correlationId,
     details: {
@@ -423,7 +423,7 @@ async function discard(
     topic: group.dlqTopic,
     ranges: rangesOf(selected),
     count: result.discarded,
-    outcome: failure ? (result.discarded > 0 ? 'PARTIAL' : 'FAILED') : 'SUCCEEDED',
+    outcome: outcomeAfter(failure, result.discarded),
     reason: options.reason,
     correlationId,
     details: {

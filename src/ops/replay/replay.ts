@@ -30,7 +30,7 @@ import type { OutgoingRecord } from '../../runtime/bus/types.ts';
 import { DlqHeaders } from '../../processors/pipeline/dead-letter.ts';
 import { classify, ErrorCodes, SynclineError } from '../../runtime/errors.ts';
 import type { OffsetRange } from '../../schemas/generated/ops.ts';
-import { audit, newCorrelationId, OPS_CORRELATION_HEADER, type Actor } from '../audit/audit.ts';
+import { audit, newCorrelationId, OPS_CORRELATION_HEADER, outcomeAfter, type Actor } from '../audit/audit.ts';
 import { resolveGroup, type OpsGroup } from '../groups.ts';
 import type { OpsContext } from '../ops-context.ts';
 import { sendChunked } from '../send-chunked.ts';
@@ -141,17 +141,21 @@ export async function replay(
     const plan = await planReplay(admin, group, request, context.prefix);
     const result: ReplayResult = { ...plan, dryRun: options.dryRun === true, correlationId: null, done: 0 };
     if (options.dryRun) return result;
+    // What the audit record says the replay was, whether it was refused or done.
+    const replayed = {
+      action: 'REPLAY' as const,
+      actor: options.actor,
+      group: group.name,
+      topic: plan.topics.length === 1 ? (plan.topics[0] ?? null) : null,
+      ranges: rangesOf(plan, request.from),
+    };
     if (plan.mode === 'reset') {
       try {
         await refuseWhileActive(admin, group);
       } catch (error) {
         // A refused replay is on the record too: who tried what, and why it did not happen.
         await audit(context, {
-          action: 'REPLAY',
-          actor: options.actor,
-          group: group.name,
-          topic: plan.topics.length === 1 ? (plan.topics[0] ?? null) : null,
-          ranges: rangesOf(plan, request.from),
+          ...replayed,
           count: 0,
           outcome: 'FAILED',
           reason: error instanceof Error ? error.message : String(error),
@@ -172,13 +176,9 @@ export async function replay(
     }
     const total = plan.mode === 'reset' ? plan.partitions.length : plan.records;
     await audit(context, {
-      action: 'REPLAY',
-      actor: options.actor,
-      group: group.name,
-      topic: plan.topics.length === 1 ? (plan.topics[0] ?? null) : null,
-      ranges: rangesOf(plan, request.from),
+      ...replayed,
       count: plan.mode === 'reset' ? plan.records : result.done,
-      outcome: failure ? (result.done > 0 ? 'PARTIAL' : 'FAILED') : 'SUCCEEDED',
+      outcome: outcomeAfter(failure, result.done),
       reason: failure?.message ?? null,
       correlationId,
       details: {
