@@ -25,15 +25,8 @@ import type { ErrorContext } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { GroupIds } from '../../topology/topics.ts';
 import { AppliedVersions } from '../saas/applied-versions.ts';
-import { KeyedLock } from '../saas/keyed-lock.ts';
-import {
-  applySaasRecord,
-  applyWithinBudget,
-  DEFAULT_APPLY_BUDGET_MS,
-  readsOf,
-  type SaasSinkOptions,
-} from '../saas/saas-sink.ts';
-import type { Sink, SinkOutcome, SinkRecord } from '../sink.ts';
+import { SaasSink, type SaasSinkOptions } from '../saas/saas-sink.ts';
+import type { SinkOutcome, SinkRecord } from '../sink.ts';
 import { errorsOf, refusal, type SalesforceClient } from './salesforce-client.ts';
 import { planCrmWrite, type CrmPlan, type SObjectFields } from './writeback-plan.ts';
 
@@ -52,45 +45,27 @@ interface TargetRecord {
 
 type WriteResult = 'applied' | 'duplicate' | 'stale';
 
-export class CrmWritebackSink implements Sink {
-  readonly target = CRM_TARGET;
-  readonly groupId = GroupIds.crmWritebackSink;
-  readonly topics: readonly string[] = readsOf(GroupIds.crmWritebackSink);
+export class CrmWritebackSink extends SaasSink<CrmPlan> {
   private readonly client: SalesforceClient;
-  private readonly logger: Logger;
-
-  private readonly applyBudgetMs: number;
-  private readonly lock = new KeyedLock();
 
   constructor(client: SalesforceClient, logger: Logger, options: SaasSinkOptions = {}) {
-    this.client = client;
-    this.logger = logger.child({ target: CRM_TARGET });
-    this.applyBudgetMs = options.applyBudgetMs ?? DEFAULT_APPLY_BUDGET_MS;
-  }
-
-  apply(records: readonly SinkRecord[]): Promise<SinkOutcome[]> {
-    return applyWithinBudget(records, this.applyBudgetMs, (record) =>
-      applySaasRecord(record, {
-        groupId: this.groupId,
-        target: CRM_TARGET,
-        logger: this.logger,
-        message: 'crm write-back',
-        plan: planCrmWrite,
-        carryOut: (plan, context) => this.carryOut(plan, context),
-      }),
+    super(
+      { target: CRM_TARGET, groupId: GroupIds.crmWritebackSink, logMessage: 'crm write-back' },
+      logger,
+      options,
     );
+    this.client = client;
   }
 
   probe(): Promise<void> {
     return this.client.probe();
   }
 
-  close(): Promise<void> {
-    // fetch keeps no connection we own; nothing to release.
-    return Promise.resolve();
+  protected plan(record: SinkRecord): CrmPlan {
+    return planCrmWrite(record);
   }
 
-  private async carryOut(plan: CrmPlan, context: ErrorContext): Promise<SinkOutcome> {
+  protected async carryOut(plan: CrmPlan, context: ErrorContext): Promise<SinkOutcome> {
     if (plan.kind === 'ignore') return { status: 'ignored', reason: plan.reason };
     if (plan.kind === 'accounts') return this.applyToAccounts(plan, context);
     // Locked by the contract: its own record names the Opportunity by id, its invoices and renewals

@@ -22,15 +22,8 @@ import type { Logger } from '../../runtime/logger.ts';
 import { GroupIds } from '../../topology/topics.ts';
 import { AppliedVersions } from '../saas/applied-versions.ts';
 import { retriable } from '../saas/http-target.ts';
-import { KeyedLock } from '../saas/keyed-lock.ts';
-import {
-  applySaasRecord,
-  applyWithinBudget,
-  DEFAULT_APPLY_BUDGET_MS,
-  readsOf,
-  type SaasSinkOptions,
-} from '../saas/saas-sink.ts';
-import type { Sink, SinkOutcome, SinkRecord } from '../sink.ts';
+import { SaasSink, type SaasSinkOptions } from '../saas/saas-sink.ts';
+import type { SinkOutcome, SinkRecord } from '../sink.ts';
 import { planSupportWrite, type SupportPlan } from './entitlement-plan.ts';
 import type { ZendeskClient } from './zendesk-client.ts';
 
@@ -60,33 +53,16 @@ interface Organization {
 
 type Verdict = 'applied' | 'duplicate' | 'stale';
 
-export class SupportEntitlementSink implements Sink {
-  readonly target = SUPPORT_TARGET;
-  readonly groupId = GroupIds.supportEntitlementSink;
-  readonly topics: readonly string[] = readsOf(GroupIds.supportEntitlementSink);
+export class SupportEntitlementSink extends SaasSink<SupportPlan> {
   private readonly client: ZendeskClient;
-  private readonly logger: Logger;
-
-  private readonly applyBudgetMs: number;
-  private readonly lock = new KeyedLock();
 
   constructor(client: ZendeskClient, logger: Logger, options: SaasSinkOptions = {}) {
-    this.client = client;
-    this.logger = logger.child({ target: SUPPORT_TARGET });
-    this.applyBudgetMs = options.applyBudgetMs ?? DEFAULT_APPLY_BUDGET_MS;
-  }
-
-  apply(records: readonly SinkRecord[]): Promise<SinkOutcome[]> {
-    return applyWithinBudget(records, this.applyBudgetMs, (record) =>
-      applySaasRecord(record, {
-        groupId: this.groupId,
-        target: SUPPORT_TARGET,
-        logger: this.logger,
-        message: 'support write-back',
-        plan: planSupportWrite,
-        carryOut: (plan, context) => this.carryOut(plan, context),
-      }),
+    super(
+      { target: SUPPORT_TARGET, groupId: GroupIds.supportEntitlementSink, logMessage: 'support write-back' },
+      logger,
+      options,
     );
+    this.client = client;
   }
 
   /** The account answers, and has every organization field the sink writes. */
@@ -110,11 +86,11 @@ export class SupportEntitlementSink implements Sink {
     }
   }
 
-  close(): Promise<void> {
-    return Promise.resolve();
+  protected plan(record: SinkRecord): SupportPlan {
+    return planSupportWrite(record);
   }
 
-  private async carryOut(plan: SupportPlan, context: ErrorContext): Promise<SinkOutcome> {
+  protected async carryOut(plan: SupportPlan, context: ErrorContext): Promise<SinkOutcome> {
     if (plan.kind === 'ignore') return { status: 'ignored', reason: plan.reason };
     // One golden customer's organization takes its customer and entitlement records (different
     // topics, applied at once by the runner): one read-check-write at a time per golden id.
