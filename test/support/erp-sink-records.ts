@@ -174,3 +174,14 @@ export const orderRecord = (goldenId: string, orderId: string, version: number):
   sinkRecordOf('canonical.order', orderValue(goldenId, orderId, version));
 export const invoiceRecord = (goldenId: string, invoiceId: string, version: number): SinkRecord =>
   sinkRecordOf('canonical.invoice', invoiceValue(goldenId, invoiceId, version));
+
+/**
+ * The ERP sinks' `record(key, entity, version)` of the conformance suite: entity 0 the customer,
+ * odd entities its orders, even ones its invoices.
+ */
+export function erpConformanceRecord(key: string, entity: number, version: number): SinkRecord {
+  if (entity === 0) return customerRecord(key, version);
+  return entity % 2 === 1
+    ? orderRecord(key, `ord-${key}-${entity}`, version)
+    : invoiceRecord(key, `inv-${key}-${entity}`, version);
+}

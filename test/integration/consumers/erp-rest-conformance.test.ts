@@ -7,7 +7,7 @@ import { ErpRestSink } from '../../../src/consumers/erp-rest/erp-rest-sink.ts';
 import { externalDocumentNumber } from '../../../src/consumers/erp-rest/erp-rest-mapping.ts';
 import type { SinkRecord } from '../../../src/consumers/sink.ts';
 import { ERP_TOKEN, startPrivateErp, type PrivateErp } from '../../support/erp.ts';
-import { customerRecord, invoiceRecord, orderRecord } from '../../support/erp-sink-records.ts';
+import { customerRecord, erpConformanceRecord } from '../../support/erp-sink-records.ts';
 import { sinkConformance } from '../../support/sink-conformance.ts';
 
 let erp: PrivateErp;
@@ -42,12 +42,7 @@ sinkConformance({
     await erp?.drop();
   },
   createSink: () => new ErpRestSink({ apiUrl: erp.erp.apiUrl, token: ERP_TOKEN, timeoutMs: 5000 }),
-  record: (key, entity, version) =>
-    entity === 0
-      ? customerRecord(key, version)
-      : entity % 2 === 1
-        ? orderRecord(key, `ord-${key}-${entity}`, version)
-        : invoiceRecord(key, `inv-${key}-${entity}`, version),
+  record: erpConformanceRecord,
   refused: (key) => customerRecord(key, 1, { email: 'not an email address' }),
   state: {
     version: async (record) => {

@@ -9,7 +9,7 @@ import { ErpSqlSink } from '../../../src/consumers/erp-sql/erp-sql-sink.ts';
 import { tableOf } from '../../../src/consumers/erp-sql/interface-tables.ts';
 import type { SinkRecord } from '../../../src/consumers/sink.ts';
 import { loadConfig } from '../../../src/runtime/config.ts';
-import { customerRecord, invoiceRecord, orderRecord } from '../../support/erp-sink-records.ts';
+import { customerRecord, erpConformanceRecord } from '../../support/erp-sink-records.ts';
 import { sinkConformance } from '../../support/sink-conformance.ts';
 
 const config = loadConfig();
@@ -36,12 +36,7 @@ sinkConformance({
     await pool.end();
   },
   createSink: () => new ErpSqlSink({ pool, schema }),
-  record: (key, entity, version) =>
-    entity === 0
-      ? customerRecord(key, version)
-      : entity % 2 === 1
-        ? orderRecord(key, `ord-${key}-${entity}`, version)
-        : invoiceRecord(key, `inv-${key}-${entity}`, version),
+  record: erpConformanceRecord,
   // A customer whose golden id PostgreSQL refuses as a uuid: data the target will never take.
   refused: (key) => ({ ...customerRecord(key, 1), key: `${key}-not-a-uuid` }),
   state: {
