@@ -5,12 +5,15 @@
  * removes everything the harness made (topics, subjects, group, Redis keys).
  */
 import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
 import { Redis } from 'ioredis';
 import type { Kafka, Producer } from 'kafkajs';
 import { createSinkRunner, type SinkRunner } from '../../src/consumers/runner/runner.ts';
+import type { SinkFactory } from '../../src/consumers/sink-service.ts';
 import type { Sink, SinkRecord } from '../../src/consumers/sink.ts';
 import { createKafkajsBus } from '../../src/runtime/bus/kafkajs.ts';
 import type { Config } from '../../src/runtime/config.ts';
+import { ErrorCodes, SynclineError } from '../../src/runtime/errors.ts';
 import { createKafka } from '../../src/runtime/kafka.ts';
 import type { Logger } from '../../src/runtime/logger.ts';
 import { createTopicsReady } from '../../src/topology/create-topics.ts';
@@ -105,4 +108,18 @@ export async function startSinkRole(options: {
       await topology.cleanup();
     },
   };
+}
+
+/**
+ * The message a role's sink factory refuses its configuration with, after checking it is refused
+ * the way configuration is (permanent CONFIG_INVALID, before anything connects).
+ */
+export async function configRefusal(factory: SinkFactory, config: Config, logger: Logger): Promise<string> {
+  const error = await factory(config, logger).then(
+    () => undefined,
+    (problem: unknown) => problem,
+  );
+  expect(error).toBeInstanceOf(SynclineError);
+  expect(error).toMatchObject({ code: ErrorCodes.CONFIG_INVALID, retriable: false });
+  return (error as SynclineError).message;
 }

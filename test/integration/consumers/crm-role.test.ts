@@ -9,14 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crmWritebackSinkFactory } from '../../../src/consumers/crm-writeback/start-crm-writeback.ts';
 import { loadConfig } from '../../../src/runtime/config.ts';
-import { ErrorCodes, SynclineError } from '../../../src/runtime/errors.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 import {
   startSalesforceSim,
   type SalesforceSim,
 } from '../../../src/targets-sim/salesforce/salesforce-sim.ts';
 import { GroupIds } from '../../../src/topology/topics.ts';
-import { startSinkRole, type SinkRoleHarness } from '../../support/sink-role.ts';
+import { configRefusal, startSinkRole, type SinkRoleHarness } from '../../support/sink-role.ts';
 import { eventually } from '../../support/sink-topology.ts';
 import { contractRecord, customerRecord } from '../../support/canonical-records.ts';
 
@@ -123,16 +122,14 @@ describe('syncline run --role sink-crm', () => {
   });
 
   it('refuses to start without its target configuration, one line per variable, secrets never shown', async () => {
-    const error = await crmWritebackSinkFactory({
-      SALESFORCE_LOGIN_URL: 'not a url',
-      SALESFORCE_CLIENT_SECRET: 'shh-very-secret',
-    })(config, logger).then(
-      () => undefined,
-      (problem: unknown) => problem,
+    const message = await configRefusal(
+      crmWritebackSinkFactory({
+        SALESFORCE_LOGIN_URL: 'not a url',
+        SALESFORCE_CLIENT_SECRET: 'shh-very-secret',
+      }),
+      config,
+      logger,
     );
-    expect(error).toBeInstanceOf(SynclineError);
-    expect(error).toMatchObject({ code: ErrorCodes.CONFIG_INVALID, retriable: false });
-    const message = (error as SynclineError).message;
     expect(message).toContain('SALESFORCE_LOGIN_URL: must be a URL');
     expect(message).toContain('SALESFORCE_CLIENT_ID: required');
     expect(message).not.toContain('shh-very-secret');

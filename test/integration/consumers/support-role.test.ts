@@ -9,12 +9,11 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { supportEntitlementSinkFactory } from '../../../src/consumers/support-entitlement/start-support-entitlement.ts';
 import { loadConfig } from '../../../src/runtime/config.ts';
-import { ErrorCodes, SynclineError } from '../../../src/runtime/errors.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 import type { Organization } from '../../../src/targets-sim/zendesk/organizations.ts';
 import { startZendeskSim, type ZendeskSim } from '../../../src/targets-sim/zendesk/zendesk-sim.ts';
 import { GroupIds } from '../../../src/topology/topics.ts';
-import { startSinkRole, type SinkRoleHarness } from '../../support/sink-role.ts';
+import { configRefusal, startSinkRole, type SinkRoleHarness } from '../../support/sink-role.ts';
 import { eventually } from '../../support/sink-topology.ts';
 import { customerRecord, entitlementRecord } from '../../support/canonical-records.ts';
 
@@ -81,16 +80,14 @@ describe('syncline run --role sink-support', () => {
   });
 
   it('refuses to start without its target configuration, one line per variable, secrets never shown', async () => {
-    const error = await supportEntitlementSinkFactory({
-      ZENDESK_URL: 'https://acme.zendesk.com',
-      ZENDESK_API_TOKEN: 'shh-very-secret',
-    })(config, logger).then(
-      () => undefined,
-      (problem: unknown) => problem,
+    const message = await configRefusal(
+      supportEntitlementSinkFactory({
+        ZENDESK_URL: 'https://acme.zendesk.com',
+        ZENDESK_API_TOKEN: 'shh-very-secret',
+      }),
+      config,
+      logger,
     );
-    expect(error).toBeInstanceOf(SynclineError);
-    expect(error).toMatchObject({ code: ErrorCodes.CONFIG_INVALID, retriable: false });
-    const message = (error as SynclineError).message;
     expect(message).toContain('ZENDESK_EMAIL: required with ZENDESK_API_TOKEN');
     expect(message).not.toContain('shh-very-secret');
   });
