@@ -96,3 +96,28 @@ export async function closeRedis(client: Redis): Promise<void> {
   }
   client.disconnect();
 }
+
+/** What a consumer's batch offers a wait: whether to go on, and keeping the group membership alive. */
+export interface HeldWork {
+  isRunning(): boolean;
+  isStale(): boolean;
+  heartbeat(): Promise<void>;
+}
+
+/**
+ * Fail closed while Redis is away: waits (heartbeating, nothing marked or committed) until Redis
+ * answers a ping again, or the work in hand is stopped or moved. Stages that need idempotency
+ * claims hold their partition here instead of skipping the check.
+ */
+export async function waitUntilRedisAnswers(redis: Redis, work: HeldWork, pollMs = 500): Promise<void> {
+  while (work.isRunning() && !work.isStale()) {
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await work.heartbeat().catch(() => undefined);
+    try {
+      await pingRedis(redis, 1000);
+      return;
+    } catch {
+      // still away
+    }
+  }
+}

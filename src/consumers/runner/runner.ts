@@ -46,7 +46,7 @@ import {
 import { classify, ErrorCodes, SynclineError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Registry } from '../../runtime/metrics.ts';
-import { pingRedis } from '../../runtime/redis.ts';
+import { waitUntilRedisAnswers } from '../../runtime/redis.ts';
 import type { Serde } from '../../schemas/serde.ts';
 import { dlqTopicOf, retryTopicOf } from '../../topology/topics.ts';
 import type { Sink, SinkOutcome, SinkRecord } from '../sink.ts';
@@ -512,16 +512,7 @@ export function createSinkRunner(options: SinkRunnerOptions): SinkRunner {
   async function waitForRedis(batch: IncomingBatch, error: SynclineError): Promise<void> {
     if (!redisDown) logger.warn({ err: error.toJSON() }, 'Redis unreachable: sink paused (fail closed)');
     redisDown = true;
-    while (batch.isRunning() && !batch.isStale()) {
-      await sleep(500);
-      await batch.heartbeat().catch(() => undefined);
-      try {
-        await pingRedis(options.redis, 1000);
-        break;
-      } catch {
-        // still away
-      }
-    }
+    await waitUntilRedisAnswers(options.redis, batch);
     if (redisDown) logger.info('Redis reachable again: sink resumes');
     redisDown = false;
   }

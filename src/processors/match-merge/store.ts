@@ -21,13 +21,13 @@
  * current, then writes everything or nothing. Scripts name every key they touch in KEYS; on Redis
  * Cluster use a prefix with a hash tag (`syncline:{mdm}:`) so that they share a slot.
  */
-import { createHash } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type * as mdm from '../../schemas/generated/mdm.ts';
 import { ErrorCodes, SynclineError } from '../../runtime/errors.ts';
 import type { BlockRead } from './blocking.ts';
 import { rememberProfile } from './normalize.ts';
 import { compactRecord, expandRecord, type GoldenState, type MatchProfile } from './types.ts';
+import { LuaScript } from '../../runtime/lua-script.ts';
 
 export const DEFAULT_PREFIX = 'syncline:mdm:';
 
@@ -136,28 +136,6 @@ export const REBUILT_EPOCH_PREFIX = 'rebuilt:';
 
 // ---------------------------------------------------------------------------------------------
 // Lua scripts
-
-class LuaScript {
-  readonly source: string;
-  readonly sha: string;
-
-  constructor(source: string) {
-    this.source = source;
-    this.sha = createHash('sha1').update(source).digest('hex');
-  }
-
-  /** EVALSHA, loading the script on NOSCRIPT (after a Redis restart or SCRIPT FLUSH). */
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (error instanceof Error && error.message.includes('NOSCRIPT')) {
-        return redis.eval(this.source, keys.length, ...keys, ...args);
-      }
-      throw error;
-    }
-  }
-}
 
 /** All or nothing: takes every lock or none, so two resolvers can never deadlock. */
 const ACQUIRE = new LuaScript(`

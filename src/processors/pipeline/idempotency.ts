@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ErrorCodes, SynclineError } from '../../runtime/errors.ts';
-import { LuaScript } from './lua-script.ts';
+import { LuaScript } from '../../runtime/lua-script.ts';
 
 /** What claiming a key found. */
 export type ClaimResult =

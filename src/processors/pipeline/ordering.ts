@@ -9,7 +9,7 @@
  */
 import type { Redis } from 'ioredis';
 import { ErrorCodes, SynclineError } from '../../runtime/errors.ts';
-import { LuaScript } from './lua-script.ts';
+import { LuaScript } from '../../runtime/lua-script.ts';
 
 /** One source entity: `stripe` / `subscription` / `sub_123`. */
 export interface SourceEntity {

@@ -42,7 +42,7 @@ import { headerText } from '../../runtime/bus/types.ts';
 import { classify, ErrorCodes, SynclineError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import type { Registry } from '../../runtime/metrics.ts';
-import { pingRedis } from '../../runtime/redis.ts';
+import { waitUntilRedisAnswers } from '../../runtime/redis.ts';
 import type { Envelope } from '../../schemas/generated/common.ts';
 import type { Serde } from '../../schemas/serde.ts';
 import { dlqTopicOf, GroupIds, retryTopicOf, TopicNames } from '../../topology/topics.ts';
@@ -720,16 +720,7 @@ export function createProcessor(options: ProcessorOptions): Processor {
   async function waitForRedis(batch: IncomingBatch, error: SynclineError): Promise<void> {
     if (!redisDown) logger.warn({ err: error.toJSON() }, 'Redis unreachable: pausing the pipeline');
     redisDown = true;
-    while (batch.isRunning() && !batch.isStale()) {
-      await sleep(500);
-      await batch.heartbeat().catch(() => undefined);
-      try {
-        await pingRedis(options.redis, 1000);
-        break;
-      } catch {
-        // still down
-      }
-    }
+    await waitUntilRedisAnswers(options.redis, batch);
     if (redisDown) logger.info('Redis reachable again: resuming the pipeline');
     redisDown = false;
   }

@@ -1,8 +1,9 @@
 /**
- * A Lua script of the pipeline's Redis state, sent by its SHA1 (EVALSHA) and loaded on first use or
- * after a Redis restart (NOSCRIPT): the script's text crosses the wire once, not on every call.
- * Scripts that take many keys need them in one slot on Redis Cluster: give the pipeline's key
- * prefix a hash tag there (e.g. `syncline:{pipeline}:`).
+ * A Redis Lua script, sent by its SHA1 (EVALSHA) and loaded on first use or after a Redis restart
+ * or SCRIPT FLUSH (NOSCRIPT): the script's text crosses the wire once, not on every call. Used by
+ * the pipeline's idempotency and ordering state and by the match-merge store. Scripts that take many
+ * keys need them in one slot on Redis Cluster: give the key prefix a hash tag there
+ * (e.g. `syncline:{pipeline}:`).
  */
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -20,7 +21,7 @@ export class LuaScript {
     try {
       return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (error) {
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT'))
+      if (error instanceof Error && error.message.includes('NOSCRIPT'))
         return redis.eval(this.source, keys.length, ...keys, ...args);
       throw error;
     }
