@@ -15,7 +15,7 @@ import { DlqHeaders, PARKED_REASON } from '../../processors/pipeline/dead-letter
 import type { IncomingRecord } from '../../runtime/bus/types.ts';
 import { headerText } from '../../runtime/bus/types.ts';
 import { dlqTopicOf } from '../../topology/topics.ts';
-import { readTopicSnapshot } from '../topic-reader.ts';
+import { readTopicSnapshot } from '../../runtime/bus/topic-reader.ts';
 
 /** Headers as read: a header repeated on the wire is an array in wire order. */
 export type RecordHeaders = Readonly<Record<string, Buffer | readonly Buffer[]>>;

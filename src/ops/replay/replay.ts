@@ -34,7 +34,7 @@ import { audit, newCorrelationId, OPS_CORRELATION_HEADER, outcomeAfter, type Act
 import { resolveGroup, type OpsGroup } from '../groups.ts';
 import type { OpsContext } from '../ops-context.ts';
 import { sendChunked } from '../send-chunked.ts';
-import { readTopicRanges, topicOffsets, withAdmin } from '../topic-reader.ts';
+import { readTopicRanges, topicOffsets, withAdmin } from '../../runtime/bus/topic-reader.ts';
 
 /** On records a bounded replay copies to `<group>.retry`: where the record was read. */
 export const REPLAYED_FROM_HEADER = 'syncline-replayed-from';

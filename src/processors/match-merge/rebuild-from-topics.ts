@@ -6,14 +6,11 @@
  * (memory grows with the number of keys, not of records; nothing but decoded values is held), and
  * hands them to {@link MatchEngine.rebuild}, which writes the state and a new epoch that running
  * engines adopt. Run it with the processors stopped.
- *
- * kafkajs reads only through a consumer group: the read uses a throwaway group that never commits
- * and is deleted afterwards; its name says what it was, should a crash leave it behind.
  */
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Admin, Kafka } from 'kafkajs';
-import { classify, ErrorCodes, SynclineError } from '../../runtime/errors.ts';
+import { readTopicRanges } from '../../runtime/bus/topic-reader.ts';
+import { ErrorCodes, SynclineError } from '../../runtime/errors.ts';
 import type { Serde } from '../../schemas/serde.ts';
 import type { MatchEngine, RebuildReport } from './engine.ts';
 import { MdmTopics, type MdmEvent } from './types.ts';
@@ -26,7 +23,7 @@ export interface RebuildFromTopicsOptions {
   topicPrefix?: string;
   /** Discard whatever match state is under the engine's prefix first; otherwise it must be empty. */
   replace?: boolean;
-  /** Give up when the read has not reached the end offsets by then. Default 10 minutes. */
+  /** Give up when the read makes no progress towards the end offsets for this long. Default 60 s. */
   timeoutMs?: number;
   /** Called now and then with the records read so far and the number to read. */
   onProgress?: (read: number, total: number) => void;
@@ -70,7 +67,7 @@ export async function rebuildFromTopics(options: RebuildFromTopicsOptions): Prom
   let done = 0;
   options.onProgress?.(0, total);
 
-  await readUntilEnds(options.kafka, bounds, options.timeoutMs ?? 600_000, async (topic, key, value) => {
+  const onRecord = async (topic: string, key: string, value: Buffer | null): Promise<void> => {
     const contract = topic.slice(prefix.length) as (typeof TOPICS)[number];
     read[contract] = (read[contract] ?? 0) + 1;
     done += 1;
@@ -89,7 +86,25 @@ export async function rebuildFromTopics(options: RebuildFromTopicsOptions): Prom
     } else {
       keyed.set(key, { topic: contract, key, value: decoded } as MdmEvent);
     }
-  });
+  };
+  // Topic by topic: the fold keeps the latest value per key within a topic, so the order between
+  // topics does not matter.
+  for (const [topic, partitions] of bounds) {
+    const ranges = [...partitions].map(([partition, bound]) => ({
+      partition,
+      from: bound.from.toString(),
+      to: bound.to.toString(),
+    }));
+    await readTopicRanges(
+      options.kafka,
+      topic,
+      ranges,
+      async (records) => {
+        for (const record of records) await onRecord(topic, record.key?.toString('utf8') ?? '', record.value);
+      },
+      { timeoutMs: options.timeoutMs ?? 60_000 },
+    );
+  }
   options.onProgress?.(done, total);
 
   function* events(): Generator<MdmEvent> {
@@ -130,89 +145,4 @@ async function endOffsets(
     out.set(topic, partitions);
   }
   return out;
-}
-
-/**
- * Reads every listed partition up to its end offset, one record at a time in offset order per
- * partition, and stops. `onRecord` gets the topic, the key and the value (null for a tombstone).
- */
-async function readUntilEnds(
-  kafka: Kafka,
-  bounds: Map<string, Map<number, { from: bigint; to: bigint }>>,
-  timeoutMs: number,
-  onRecord: (topic: string, key: string, value: Buffer | null) => Promise<void>,
-): Promise<void> {
-  const remaining = new Set<string>();
-  for (const [topic, partitions] of bounds)
-    for (const partition of partitions.keys()) remaining.add(`${topic}/${partition}`);
-  if (remaining.size === 0) return;
-  const groupId = `syncline-mdm-rebuild-${randomBytes(6).toString('hex')}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200, allowAutoTopicCreation: false });
-  try {
-    await consumer.connect();
-    await consumer.subscribe({
-      topics: [...bounds.keys()].filter((topic) => (bounds.get(topic)?.size ?? 0) > 0),
-      fromBeginning: true,
-    });
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(
-          SynclineError.retriable(
-            ErrorCodes.TIMEOUT,
-            `the mdm topics were not read to their end offsets within ${Math.round(timeoutMs / 1000)} s`,
-            { part: 'mdm rebuild' },
-          ),
-        );
-      }, timeoutMs);
-      consumer
-        .run({
-          autoCommit: false,
-          eachBatchAutoResolve: false,
-          eachBatch: async (payload) => {
-            const { batch } = payload;
-            const name = `${batch.topic}/${batch.partition}`;
-            const bound = bounds.get(batch.topic)?.get(batch.partition);
-            if (!bound || !remaining.has(name)) return;
-            try {
-              for (const message of batch.messages) {
-                if (!payload.isRunning()) return;
-                const offset = BigInt(message.offset);
-                if (offset >= bound.to) break;
-                if (offset >= bound.from) {
-                  bound.from = offset + 1n;
-                  await onRecord(batch.topic, message.key?.toString('utf8') ?? '', message.value ?? null);
-                }
-                // The consumer's next fetch starts after the last resolved offset: without this,
-                // kafkajs fetches the same batch again and a partition larger than one fetch
-                // never ends (nothing is committed: the group is thrown away).
-                payload.resolveOffset(message.offset);
-              }
-            } catch (error) {
-              clearTimeout(timer);
-              reject(classify(error, { topic: batch.topic, partition: batch.partition }));
-              return;
-            }
-            // Compacted topics have gaps up to the end: the batch's last offset says how far the log goes.
-            if (bound.from >= bound.to || BigInt(batch.lastOffset()) + 1n >= bound.to) remaining.delete(name);
-            await payload.heartbeat();
-            if (remaining.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        })
-        .catch((error: unknown) => {
-          clearTimeout(timer);
-          reject(classify(error, { part: 'mdm rebuild' }));
-        });
-    });
-  } finally {
-    await consumer.disconnect().catch(() => undefined);
-    const admin = kafka.admin();
-    await admin
-      .connect()
-      .then(() => admin.deleteGroups([groupId]))
-      .catch(() => undefined)
-      .finally(() => admin.disconnect().catch(() => undefined));
-  }
 }

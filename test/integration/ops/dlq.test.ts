@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliActor } from '../../../src/ops/audit/audit.ts';
 import { readDlq } from '../../../src/ops/dlq/dlq-log.ts';
 import { discardDlq, listDlq, redriveDlq, showDlqEntry } from '../../../src/ops/dlq/dlq-ops.ts';
-import { readTopicSnapshot } from '../../../src/ops/topic-reader.ts';
+import { readTopicSnapshot } from '../../../src/runtime/bus/topic-reader.ts';
 import { DlqHeaders } from '../../../src/processors/pipeline/dead-letter.ts';
 import { headerText } from '../../../src/runtime/bus/types.ts';
 import { loadConfig } from '../../../src/runtime/config.ts';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliActor } from '../../../src/ops/audit/audit.ts';
 import { listDlq, redriveDlq } from '../../../src/ops/dlq/dlq-ops.ts';
 import { replay, REPLAYED_FROM_HEADER } from '../../../src/ops/replay/replay.ts';
-import { readTopicSnapshot } from '../../../src/ops/topic-reader.ts';
+import { readTopicSnapshot } from '../../../src/runtime/bus/topic-reader.ts';
 import { deadLetterOf, DlqHeaders } from '../../../src/processors/pipeline/dead-letter.ts';
 import { headerText } from '../../../src/runtime/bus/types.ts';
 import { loadConfig } from '../../../src/runtime/config.ts';

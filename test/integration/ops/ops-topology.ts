@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import { closeOpsContext, createOpsContext, type OpsContext } from '../../../src/ops/ops-context.ts';
-import { readTopicSnapshot } from '../../../src/ops/topic-reader.ts';
+import { readTopicSnapshot } from '../../../src/runtime/bus/topic-reader.ts';
 import { deadLetterOf, DlqHeaders, PARKED_REASON } from '../../../src/processors/pipeline/dead-letter.ts';
 import type { IncomingRecord } from '../../../src/runtime/bus/types.ts';
 import type { Config } from '../../../src/runtime/config.ts';

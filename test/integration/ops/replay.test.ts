@@ -14,7 +14,7 @@ import {
   replay,
   REPLAYED_FROM_HEADER,
 } from '../../../src/ops/replay/replay.ts';
-import { readTopicSnapshot } from '../../../src/ops/topic-reader.ts';
+import { readTopicSnapshot } from '../../../src/runtime/bus/topic-reader.ts';
 import { headerText } from '../../../src/runtime/bus/types.ts';
 import { loadConfig } from '../../../src/runtime/config.ts';
 import { createKafka } from '../../../src/runtime/kafka.ts';

@@ -1,17 +1,17 @@
 /**
  * Reading everything a topic holds at one moment: every partition from its low watermark up to its
  * end offset at the time of the call, in offset order per partition. Ops tools (DLQ listing,
- * redrive, replay counts) need a consistent snapshot, not a subscription: records written after the
- * call are not waited for, so the read always ends.
+ * redrive, replay counts) and `mdm rebuild` need a consistent snapshot, not a subscription: records
+ * written after the call are not waited for, so the read always ends.
  *
  * kafkajs only reads through a consumer group, so the read uses a throwaway group that never
  * commits and is deleted afterwards; its name says what it was, should a crash leave it behind.
  */
 import { randomBytes } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
-import { toIncoming } from '../runtime/bus/kafkajs-message.ts';
-import type { IncomingRecord } from '../runtime/bus/types.ts';
-import { classify, ErrorCodes, SynclineError } from '../runtime/errors.ts';
+import { toIncoming } from './kafkajs-message.ts';
+import type { IncomingRecord } from './types.ts';
+import { classify, ErrorCodes, SynclineError } from '../errors.ts';
 
 export interface TopicSnapshot {
   topic: string;
