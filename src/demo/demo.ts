@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { Admin } from 'kafkajs';
 import { pairwiseQuality } from '../bench/match-population.ts';
 import { LocalStack } from '../infra/stack.ts';
 import { startIngest, RAW_TOPICS } from '../producers/ingest-service.ts';
@@ -157,6 +158,10 @@ export async function runDemo(baseConfig: Config, logger: Logger, options: DemoO
       source: new RegistryClient({ url: config.schemaRegistryUrl }),
       bindings: bindingsFromCatalog(loadCatalog()),
     });
+    if (await staleRedisState(admin, redis)) {
+      onStep('redis: clearing state of an earlier local stack (its mdm topics are empty here)');
+      await clearSynclineState(redis);
+    }
     onStep('process: canonical mapping and match-merge (group syncline-processor)');
     const processing = await startDemoProcessing({ config, logger, metrics, redis, serde });
     onStep('sinks: ERP (REST, reference ERP), CRM write-back (Salesforce double), support (Zendesk double)');
@@ -294,6 +299,32 @@ interface DemoProcessing {
   /** The golden id of every source record of the ground truth that has one. */
   goldenIdsOf(truth: readonly TruthLine[]): Promise<Map<string, string>>;
   close(): Promise<void>;
+}
+
+/** Key prefixes of Syncline's own state in Redis: match-merge, the pipeline's keys, the sinks' claims. */
+const STATE_PREFIXES = [MATCH_PREFIX, 'syncline:pipeline:', 'syncline:sink:'];
+
+/**
+ * Match-merge state in Redis while `mdm.customer.golden` is empty belongs to another Kafka cluster
+ * (a local stack started afresh, Redis left as it was): golden records there would take this run's
+ * companies without their topics, targets or history. Only the demo clears it; a production role
+ * never deletes state (see `syncline mdm rebuild`).
+ */
+async function staleRedisState(admin: Admin, redis: Redis): Promise<boolean> {
+  const golden = await endOffsets(admin, [TopicNames.mdm.golden]);
+  if ((golden[TopicNames.mdm.golden] ?? 0) > 0) return false;
+  return new RedisMatchStore({ redis, prefix: MATCH_PREFIX }).hasState();
+}
+
+async function clearSynclineState(redis: Redis): Promise<void> {
+  for (const prefix of STATE_PREFIXES) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.unlink(...keys);
+    } while (cursor !== '0');
+  }
 }
 
 interface ProcessingOptions {

@@ -7,18 +7,31 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { runDemo } from '../../../src/demo/demo.ts';
 import { loadConfig } from '../../../src/runtime/config.ts';
 import { createLogger } from '../../../src/runtime/logger.ts';
 
+/** The Redis database (of the 16 a default server has) that only this test uses. */
+const DEMO_REDIS_DB = 13;
+
 describe('syncline demo', () => {
   it('carries simulated traffic from webhooks to the ERP and the write-back targets, with nothing dead-lettered', async () => {
-    // A port of its own: the default webhook port may be taken by a running ingest role.
+    // A port of its own (the default webhook port may be taken by a running ingest role), and a
+    // Redis database of its own, emptied first: the demo's state uses the production key prefixes,
+    // and Redis outlives the Kafka of a fresh checkout, so earlier golden records would take this
+    // run's companies.
+    const redisUrl = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+    redisUrl.pathname = `/${DEMO_REDIS_DB}`;
+    const redis = new Redis(redisUrl.toString());
+    await redis.flushdb();
+    await redis.quit();
     const config = loadConfig({
       ...process.env,
       SYNCLINE_TOPOLOGY_PROFILE: 'local',
       WEBHOOK_PORT: String(await freePort()),
+      REDIS_URL: redisUrl.toString(),
     });
     const report = await runDemo(config, createLogger({ level: 'warn' }), {
       rate: 15,
