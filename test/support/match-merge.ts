@@ -50,3 +50,36 @@ export function matchHarness(label: string): MatchHarness {
     },
   };
 }
+
+/**
+ * One company, Nordwind Logistik, as three systems hold it: the same name spelled three ways, the
+ * same address and country, the ERP with a tax id. Enough for the engine to merge all three; tests
+ * add the fields they are about with a spread where they use them.
+ */
+export const nordwindCrm = {
+  system: 'salesforce' as const,
+  id: '001NW',
+  name: 'Nordwind Logistik GmbH',
+  website: 'https://www.nordwind.de',
+  country: 'DE',
+  address: { line1: 'Am Hafen 3', city: 'Hamburg', postalCode: '20457', country: 'DE' },
+  updatedAt: '2025-02-01T00:00:00Z',
+};
+export const nordwindBilling = {
+  system: 'stripe' as const,
+  id: 'cus_NW',
+  name: 'NORDWIND LOGISTIK',
+  email: 'billing@nordwind.de',
+  currency: 'eur',
+  country: 'DE',
+  updatedAt: '2025-02-02T00:00:00Z',
+};
+export const nordwindErp = {
+  system: 'erp' as const,
+  id: 'C-1001',
+  name: 'Nordwind Logistik G.m.b.H.',
+  taxId: 'DE 123 456 789',
+  country: 'DE',
+  address: { line1: 'Am Hafen 3', city: 'Hamburg', postalCode: '20457', country: 'DE' },
+  updatedAt: '2025-02-03T00:00:00Z',
+};

@@ -34,7 +34,13 @@ import type { AuditEvent } from '../../../../src/schemas/generated/ops.ts';
 import { RegistryClient } from '../../../../src/schemas/registry-client.ts';
 import { createTopicsReady } from '../../../../src/topology/create-topics.ts';
 import { TopicNames } from '../../../../src/topology/topics.ts';
-import { matchHarness, type MatchHarness } from '../../../support/match-merge.ts';
+import {
+  matchHarness,
+  nordwindBilling,
+  nordwindCrm,
+  nordwindErp,
+  type MatchHarness,
+} from '../../../support/match-merge.ts';
 import { createPipelineTopology, type PipelineTopology } from '../../../support/pipeline.ts';
 import { readTopic } from '../../../support/raw-topics.ts';
 
@@ -43,34 +49,10 @@ const logger = createLogger({ level: 'error' });
 const kafka = createKafka(config, logger, 'it-mdm-operations');
 const NOW = Date.UTC(2025, 3, 1);
 
-const crm = {
-  system: 'salesforce' as const,
-  id: '001NW',
-  name: 'Nordwind Logistik GmbH',
-  website: 'https://www.nordwind.de',
-  country: 'DE',
-  taxId: 'DE123456789',
-  address: { line1: 'Am Hafen 3', city: 'Hamburg', postalCode: '20457', country: 'DE' },
-  updatedAt: '2025-02-01T00:00:00Z',
-};
-const billing = {
-  system: 'stripe' as const,
-  id: 'cus_NW',
-  name: 'NORDWIND LOGISTIK',
-  email: 'billing@nordwind.de',
-  currency: 'eur',
-  country: 'DE',
-  updatedAt: '2025-02-02T00:00:00Z',
-};
-const erp = {
-  system: 'erp' as const,
-  id: 'C-1001',
-  name: 'Nordwind Logistik G.m.b.H.',
-  taxId: 'DE 123 456 789',
-  country: 'DE',
-  address: { line1: 'Am Hafen 3', city: 'Hamburg', postalCode: '20457', country: 'DE' },
-  updatedAt: '2025-02-03T00:00:00Z',
-};
+/** The CRM account carries the tax id too, in another spelling than the ERP's. */
+const crm = { ...nordwindCrm, taxId: 'DE123456789' };
+const billing = nordwindBilling;
+const erp = nordwindErp;
 /** A support organisation with a typo and nothing else: close to the CRM account, not enough to merge. */
 const doubtfulOrg = { system: 'zendesk' as const, id: '9001', name: 'Nordwnid Logistik', updatedAt: 1 };
 

@@ -7,39 +7,19 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MatchEngine } from '../../../../src/processors/match-merge/engine.ts';
 import { SynclineError } from '../../../../src/runtime/errors.ts';
-import { matchHarness, type MatchHarness } from '../../../support/match-merge.ts';
+import {
+  matchHarness,
+  nordwindBilling,
+  nordwindCrm,
+  nordwindErp,
+  type MatchHarness,
+} from '../../../support/match-merge.ts';
 
 const NOW = Date.UTC(2025, 5, 1);
 
-const crm = {
-  system: 'salesforce' as const,
-  id: '001NW',
-  name: 'Nordwind Logistik GmbH',
-  website: 'https://www.nordwind.de',
-  country: 'DE',
-  industry: 'Logistics',
-  address: { line1: 'Am Hafen 3', city: 'Hamburg', postalCode: '20457', country: 'DE' },
-  updatedAt: '2025-02-01T00:00:00Z',
-};
-const billing = {
-  system: 'stripe' as const,
-  id: 'cus_NW',
-  name: 'NORDWIND LOGISTIK',
-  email: 'billing@nordwind.de',
-  billingEmail: 'billing@nordwind.de',
-  currency: 'eur',
-  country: 'DE',
-  updatedAt: '2025-02-02T00:00:00Z',
-};
-const erp = {
-  system: 'erp' as const,
-  id: 'C-1001',
-  name: 'Nordwind Logistik G.m.b.H.',
-  taxId: 'DE 123 456 789',
-  country: 'DE',
-  address: { line1: 'Am Hafen 3', city: 'Hamburg', postalCode: '20457', country: 'DE' },
-  updatedAt: '2025-02-03T00:00:00Z',
-};
+const crm = { ...nordwindCrm, industry: 'Logistics' };
+const billing = { ...nordwindBilling, billingEmail: 'billing@nordwind.de' };
+const erp = nordwindErp;
 
 describe('match-merge engine lifecycle', () => {
   let harness: MatchHarness;
