@@ -5,9 +5,7 @@
  * refused without changing anything. The CLI is run as a child process on a private copy of the full
  * topology.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { Admin } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,10 +19,10 @@ import { groupTopicDeclarations } from '../../../src/topology/topics.ts';
 import { resolveTopology } from '../../../src/topology/topology.ts';
 import type { GroupDeclaration, TopicDeclaration, Topology } from '../../../src/topology/types.ts';
 import { GroupRoles, KeyIdentities, TopicKinds } from '../../../src/topology/types.ts';
+import { runCli } from '../../support/cli.ts';
 
 const { ConfigResourceTypes } = kafkajs;
 const DAY_MS = 86_400_000;
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 
 const config = loadConfig();
 const logger = createLogger({ level: 'silent' });
@@ -214,26 +212,8 @@ describe('topology apply against the broker', () => {
   });
 });
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/syncline.js', ...args], {
-      cwd: REPO,
-      env: { ...process.env, LOG_LEVEL: 'warn', SYNCLINE_TOPOLOGY_PROFILE: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** With no topology profile from the environment: the tests name theirs with --profile. */
+const runTopologyCli = (args: string[]) => runCli(args, { SYNCLINE_TOPOLOGY_PROFILE: '' });
 
 describe('syncline topology (CLI) on a private copy of the full topology', () => {
   const cliPrefix = `it-topo-cli-${randomBytes(4).toString('hex')}.`;
@@ -244,7 +224,7 @@ describe('syncline topology (CLI) on a private copy of the full topology', () =>
   });
 
   it('diff --check exits 1 before apply, apply creates everything, then diff --check exits 0', async () => {
-    const before = await runCli(['topology', 'diff', '--check', ...common]);
+    const before = await runTopologyCli(['topology', 'diff', '--check', ...common]);
     expect(before.code).toBe(1);
     const drift = JSON.parse(before.stdout) as { inSync: boolean; actions: { type: string }[] };
     expect(drift.inSync).toBe(false);
@@ -254,11 +234,11 @@ describe('syncline topology (CLI) on a private copy of the full topology', () =>
       /^syncline: topology: the cluster differs from the declaration \(29 differences\)$/m,
     );
 
-    const applied = await runCli(['topology', 'apply', ...common]);
+    const applied = await runTopologyCli(['topology', 'apply', ...common]);
     expect(applied.code).toBe(0);
     expect((JSON.parse(applied.stdout) as { applied: unknown[]; inSync: boolean }).applied).toHaveLength(29);
 
-    const after = await runCli(['topology', 'diff', '--check', ...common]);
+    const after = await runTopologyCli(['topology', 'diff', '--check', ...common]);
     expect(after.code).toBe(0);
     expect(JSON.parse(after.stdout)).toMatchObject({
       command: 'topology diff',
@@ -272,7 +252,7 @@ describe('syncline topology (CLI) on a private copy of the full topology', () =>
     const audit = `${cliPrefix}ops.audit`;
     await admin.createPartitions({ topicPartitions: [{ topic: audit, count: 3 }] });
 
-    const refused = await runCli(['topology', 'apply', '--profile', 'local', '--prefix', cliPrefix]);
+    const refused = await runTopologyCli(['topology', 'apply', '--profile', 'local', '--prefix', cliPrefix]);
 
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim().split('\n').at(-1)).toBe(
