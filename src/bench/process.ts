@@ -40,7 +40,8 @@ import type { Config } from '../runtime/config.ts';
 import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
 import { createKafka } from '../runtime/kafka.ts';
 import { createLogger } from '../runtime/logger.ts';
-import { closeRedis, createRedis } from '../runtime/redis.ts';
+import { closeRedis, createRedis, deleteByPrefix } from '../runtime/redis.ts';
+import { counterSum } from '../runtime/metrics.ts';
 import { loadCatalog } from '../schemas/catalog.ts';
 import { RegistryClient } from '../schemas/registry-client.ts';
 import { bindingsFromCatalog, Serde } from '../schemas/serde.ts';
@@ -431,8 +432,8 @@ export async function runProcessBench(options: ProcessBenchOptions): Promise<Pro
       'warm-up others',
       warm.filter((record) => !isIdentity(record)),
     );
-    const outputsBefore = await counterSum(metrics, 'syncline_processor_records_total', 'out');
-    const dlqBefore = await counterSum(metrics, 'syncline_processor_records_total', 'dlq');
+    const outputsBefore = await counterSum(metrics, 'syncline_processor_records_total', { outcome: 'out' });
+    const dlqBefore = await counterSum(metrics, 'syncline_processor_records_total', { outcome: 'dlq' });
     matchTally.reset();
     const customers = await phase('measured customers', counted.filter(isIdentity));
     const others = await phase(
@@ -457,8 +458,10 @@ export async function runProcessBench(options: ProcessBenchOptions): Promise<Pro
     };
     const syncline = {
       ...run('syncline'),
-      outputs: (await counterSum(metrics, 'syncline_processor_records_total', 'out')) - outputsBefore,
-      deadLettered: (await counterSum(metrics, 'syncline_processor_records_total', 'dlq')) - dlqBefore,
+      outputs:
+        (await counterSum(metrics, 'syncline_processor_records_total', { outcome: 'out' })) - outputsBefore,
+      deadLettered:
+        (await counterSum(metrics, 'syncline_processor_records_total', { outcome: 'dlq' })) - dlqBefore,
       matchMerge: {
         ...matchTally.tally,
         resolveSeconds: round(matchTally.tally.resolveSeconds, 3),
@@ -497,7 +500,7 @@ export async function runProcessBench(options: ProcessBenchOptions): Promise<Pro
       await registry.deleteSubject(binding.subject, true).catch(() => undefined);
     }
     await store.deleteAll().catch(() => undefined);
-    await deleteKeys(redis, redisPrefix).catch(() => undefined);
+    await deleteByPrefix(redis, redisPrefix).catch(() => undefined);
     await closeRedis(redis);
   }
 }
@@ -521,22 +524,6 @@ export function formatProcessBench(report: ProcessBenchReport): string {
     row(report.bare),
     `ratio     ${report.ratio.toFixed(2)} (goal >= ${report.goal}: ${report.meetsGoal ? 'met' : 'NOT met'})`,
   ].join('\n');
-}
-
-async function counterSum(registry: Registry, name: string, outcome: string): Promise<number> {
-  const metric = await registry.getSingleMetric(name)?.get();
-  return (metric?.values ?? [])
-    .filter((value) => value.labels.outcome === outcome)
-    .reduce((sum, value) => sum + value.value, 0);
-}
-
-async function deleteKeys(redis: ReturnType<typeof createRedis>, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
 }
 
 function round(value: number, digits: number): number {

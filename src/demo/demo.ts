@@ -24,8 +24,9 @@ import { populationSize, simulate, type SimulationSummary } from '../producers/s
 import type { Config } from '../runtime/config.ts';
 import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
 import { createKafka } from '../runtime/kafka.ts';
+import { deleteByPrefix } from '../runtime/redis.ts';
 import type { Logger } from '../runtime/logger.ts';
-import { createMetricsRegistry, type Registry } from '../runtime/metrics.ts';
+import { counterSum, createMetricsRegistry, type Registry } from '../runtime/metrics.ts';
 import { loadCatalog } from '../schemas/catalog.ts';
 import { RegistryClient } from '../schemas/registry-client.ts';
 import { syncRegistry } from '../schemas/registry-sync.ts';
@@ -33,7 +34,7 @@ import { bindingsFromCatalog, Serde } from '../schemas/serde.ts';
 import { applyAndAwait, diffTopology, refusedError } from '../topology/cluster.ts';
 import { dlqTopicOf, GroupIds, TopicNames } from '../topology/topics.ts';
 import { resolveTopology } from '../topology/topology.ts';
-import { counterSum, endOffsets, waitUntilConsumed } from './drain.ts';
+import { endOffsets, waitUntilConsumed } from './drain.ts';
 import { startSinkStage, type SinkStage } from './sink-stage.ts';
 
 /** How long the demo waits for a stage to catch up after the traffic stopped. */
@@ -317,14 +318,7 @@ async function staleRedisState(admin: Admin, redis: Redis): Promise<boolean> {
 }
 
 async function clearSynclineState(redis: Redis): Promise<void> {
-  for (const prefix of STATE_PREFIXES) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.unlink(...keys);
-    } while (cursor !== '0');
-  }
+  for (const prefix of STATE_PREFIXES) await deleteByPrefix(redis, prefix);
 }
 
 interface ProcessingOptions {

@@ -3,7 +3,6 @@
  * committed offset of every partition has reached the partition's end offset as it was when asked.
  */
 import type { Admin } from 'kafkajs';
-import type { Registry } from '../runtime/metrics.ts';
 
 export interface DrainResult {
   /** True when the group reached every end offset before the timeout. */
@@ -50,20 +49,4 @@ export async function waitUntilConsumed(
     if (Date.now() >= deadline) return { caughtUp: false, behind };
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
-}
-
-/** The sum of a counter's values whose labels include `labels` (0 when the metric is absent). */
-export async function counterSum(
-  registry: Registry,
-  name: string,
-  labels: Readonly<Record<string, string>> = {},
-): Promise<number> {
-  const metric = registry.getSingleMetric(name);
-  if (!metric) return 0;
-  const { values } = await metric.get();
-  return values
-    .filter((value) =>
-      Object.entries(labels).every(([label, wanted]) => String(value.labels[label] ?? '') === wanted),
-    )
-    .reduce((sum, value) => sum + value.value, 0);
 }

@@ -173,3 +173,19 @@ function assertLabels(labelNames: readonly string[], owner: string): void {
 function invalid(message: string): SynclineError {
   return SynclineError.permanent(ErrorCodes.UNEXPECTED, message, { part: 'metrics' });
 }
+
+/** The sum of a metric's values whose labels include `labels` (0 when the metric is absent). */
+export async function counterSum(
+  registry: Registry,
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) return 0;
+  const { values } = await metric.get();
+  return values
+    .filter((value) =>
+      Object.entries(labels).every(([label, wanted]) => String(value.labels[label] ?? '') === wanted),
+    )
+    .reduce((sum, value) => sum + value.value, 0);
+}

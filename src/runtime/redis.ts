@@ -121,3 +121,16 @@ export async function waitUntilRedisAnswers(redis: Redis, work: HeldWork, pollMs
     }
   }
 }
+
+/** Deletes every key that starts with `prefix` (SCAN + UNLINK, never KEYS). Returns how many. */
+export async function deleteByPrefix(redis: Redis, prefix: string, batch = 1000): Promise<number> {
+  const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', batch);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== '0');
+  return deleted;
+}

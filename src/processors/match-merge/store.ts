@@ -28,6 +28,7 @@ import type { BlockRead } from './blocking.ts';
 import { rememberProfile } from './normalize.ts';
 import { compactRecord, expandRecord, type GoldenState, type MatchProfile } from './types.ts';
 import { LuaScript } from '../../runtime/lua-script.ts';
+import { deleteByPrefix } from '../../runtime/redis.ts';
 
 export const DEFAULT_PREFIX = 'syncline:mdm:';
 
@@ -767,17 +768,7 @@ export class RedisMatchStore {
 
   /** Deletes every key under the prefix (SCAN + UNLINK). Returns how many. */
   async deleteAll(batch = 1000): Promise<number> {
-    let cursor = '0';
-    let deleted = 0;
-    const match = `${escapeGlob(this.prefix)}*`;
-    do {
-      const [next, keys] = await this.guard('delete', () =>
-        this.redis.scan(cursor, 'MATCH', match, 'COUNT', batch),
-      );
-      cursor = next;
-      if (keys.length > 0) deleted += await this.guard('delete', () => this.redis.unlink(...keys));
-    } while (cursor !== '0');
-    return deleted;
+    return this.guard('delete', () => deleteByPrefix(this.redis, this.prefix, batch));
   }
 
   /**
