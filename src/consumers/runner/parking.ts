@@ -53,11 +53,22 @@ export class ParkingLot {
     else this.#pending.delete(key);
   }
 
-  /** Remembers an entry this runner wrote, until the tail reads it back. */
-  noteWritten(key: string, original: string, behind: string, failure: boolean): void {
+  /**
+   * Remembers an entry this runner is about to write, until the tail reads it back. Called before
+   * the send, not after: the tail can read the entry back before the send's acknowledgement
+   * arrives, and a note taken after that would hold the key forever.
+   */
+  noteWriting(key: string, original: string, behind: string, failure: boolean): void {
     const pending = this.#pending.get(key) ?? [];
     pending.push({ original, behind, failure });
     this.#pending.set(key, pending);
+  }
+
+  /** The send of a noted entry failed: the entry is not in the DLQ and holds nothing back. */
+  withdraw(key: string, original: string): void {
+    const left = (this.#pending.get(key) ?? []).filter((entry) => entry.original !== original);
+    if (left.length > 0) this.#pending.set(key, left);
+    else this.#pending.delete(key);
   }
 
   /** A redriven record of the DLQ entry `<partition>/<offset>` was taken from the retry topic. */

@@ -265,7 +265,9 @@ export function createSinkRunner(options: SinkRunnerOptions): SinkRunner {
   ): Promise<void> {
     const now = Date.now();
     const headers = withSinkTopic(incoming);
-    await producer.send([
+    const original = positionOf(incoming);
+    const key = incoming.key?.toString('utf8');
+    await sendNoted(key, original, original, true, [
       deadLetterOf({ ...incoming, headers }, dlqTopic, {
         group: sink.groupId,
         error,
@@ -275,8 +277,6 @@ export function createSinkRunner(options: SinkRunnerOptions): SinkRunner {
         lastFailureAt: now,
       }),
     ]);
-    const original = positionOf(incoming);
-    if (incoming.key !== null) parking.noteWritten(incoming.key.toString('utf8'), original, original, true);
     attempts.delete(original);
     count(record, WriteOutcomes.DLQ);
     metrics?.dlq.inc({ target, reason });
@@ -293,6 +293,23 @@ export function createSinkRunner(options: SinkRunnerOptions): SinkRunner {
     );
   }
 
+  /** Sends a DLQ entry, noted in the parking lot first (see ParkingLot.noteWriting). */
+  async function sendNoted(
+    key: string | undefined,
+    original: string,
+    behind: string,
+    failure: boolean,
+    records: Parameters<typeof producer.send>[0],
+  ): Promise<void> {
+    if (key !== undefined) parking.noteWriting(key, original, behind, failure);
+    try {
+      await producer.send(records);
+    } catch (error) {
+      if (key !== undefined) parking.withdraw(key, original);
+      throw error;
+    }
+  }
+
   async function park(incoming: IncomingRecord, record: SinkRecord, behind: string): Promise<void> {
     const now = Date.now();
     const dead = deadLetterOf({ ...incoming, headers: withSinkTopic(incoming) }, dlqTopic, {
@@ -307,8 +324,9 @@ export function createSinkRunner(options: SinkRunnerOptions): SinkRunner {
       firstFailureAt: now,
       lastFailureAt: now,
     });
-    await producer.send([{ ...dead, headers: { ...dead.headers, [DlqHeaders.parkedBehind]: behind } }]);
-    parking.noteWritten(record.key, positionOf(incoming), behind, false);
+    await sendNoted(record.key, positionOf(incoming), behind, false, [
+      { ...dead, headers: { ...dead.headers, [DlqHeaders.parkedBehind]: behind } },
+    ]);
     count(record, WriteOutcomes.PARKED);
     logger.info(
       { topic: incoming.topic, partition: incoming.partition, offset: incoming.offset, behind },

@@ -101,7 +101,7 @@ describe('parking lot', () => {
 
   it('parks a key at once on an entry it wrote itself, until the tail reads that entry back and it is resolved', () => {
     const lot = new ParkingLot();
-    lot.noteWritten('K', 'canonical.order/1/20', 'canonical.order/1/20', true);
+    lot.noteWriting('K', 'canonical.order/1/20', 'canonical.order/1/20', true);
     expect(lot.parkedBehind('K')).toEqual({ behind: 'canonical.order/1/20' });
 
     const readBack = failure('K', 20);
@@ -109,6 +109,17 @@ describe('parking lot', () => {
     expect(lot.parkedBehind('K')).toEqual({ behind: 'canonical.order/1/20' });
     lot.addDlqRecord(marker('K', [readBack.offset]));
     expect(lot.parkedBehind('K')).toBeUndefined();
+  });
+
+  it('holds nothing back for an entry whose send failed and was withdrawn', () => {
+    const lot = new ParkingLot();
+    lot.noteWriting('K', 'canonical.order/1/25', 'canonical.order/1/25', true);
+    lot.noteWriting('K', 'canonical.order/1/26', 'canonical.order/1/25', false);
+    lot.withdraw('K', 'canonical.order/1/26');
+    expect(lot.parkedBehind('K')).toEqual({ behind: 'canonical.order/1/25' });
+    lot.withdraw('K', 'canonical.order/1/25');
+    expect(lot.parkedBehind('K')).toBeUndefined();
+    expect(lot.parkedKeyCount()).toBe(0);
   });
 
   it('lets a redriven record through behind the entry it resolves, but not behind an earlier open entry', () => {
@@ -138,7 +149,7 @@ describe('parking lot', () => {
     lot.addDlqRecord(first);
     lot.addDlqRecord(second);
     lot.resolveLocally(`0/${first.offset}`);
-    lot.noteWritten('K', 'erp-rest-sink.retry/0/5', 'erp-rest-sink.retry/0/5', true);
+    lot.noteWriting('K', 'erp-rest-sink.retry/0/5', 'erp-rest-sink.retry/0/5', true);
 
     lot.resolveLocally(`0/${second.offset}`);
     expect(lot.parkedBehind('K', { partition: 0, offset: BigInt(second.offset) })).toEqual({
@@ -146,7 +157,7 @@ describe('parking lot', () => {
     });
 
     const other = new ParkingLot();
-    other.noteWritten('Q', 'canonical.order/1/50', 'canonical.order/1/9', false);
+    other.noteWriting('Q', 'canonical.order/1/50', 'canonical.order/1/9', false);
     expect(other.parkedBehind('Q', { partition: 0, offset: 3n })).toBeUndefined();
     expect(other.parkedBehind('Q')).toEqual({ behind: 'canonical.order/1/9' });
   });
