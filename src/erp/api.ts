@@ -11,6 +11,8 @@
  *   the same for salesOrders and salesInvoices (alternate keys externalDocumentNumber, number; lines
  *   inline with `$expand=salesOrderLines` / `salesInvoiceLines`, or at …({key})/salesOrderLines).
  *
+ *   POST  /api/v2.0/$batch                                      up to 100 of the above in one request (batch.ts)
+ *
  * Writes (POST, PATCH) honour `Idempotency-Key` (see idempotency.ts). Errors use the OData error
  * body; validation answers 422 with one detail per field.
  */
@@ -37,6 +39,7 @@ import {
   unknownAlternateKey,
   ALTERNATE_KEYS,
 } from './customers.ts';
+import { BATCH_PATH, handleBatch } from './batch.ts';
 import type { Company } from './database.ts';
 import {
   fingerprintOf,
@@ -197,6 +200,9 @@ export class ErpApi implements DoubleBehaviour {
   }
 
   async handle(request: InboundRequest): Promise<Reply> {
+    if (request.url.pathname === BATCH_PATH) {
+      return handleBatch(request, (operation) => this.handle(operation));
+    }
     try {
       return await this.route(request);
     } catch (error) {

@@ -33,6 +33,8 @@ export interface ErpServer {
   setFaults(settings: FaultSettings): Promise<void>;
   clearFaults(): Promise<void>;
   faults(): FaultState;
+  /** Authenticated API requests since start (a `$batch` is one), as the request limit counts them. */
+  apiRequests(): number;
   /** Stops listening, waits for requests in flight (bounded), closes the pool. */
   close(): Promise<void>;
 }
@@ -107,6 +109,7 @@ export async function startErpServer(input: ErpServerInput): Promise<ErpServer> 
     pool,
     setFaults: (faults) => server.setFaults(faults),
     clearFaults: () => server.clearFaults(),
+    apiRequests: () => server.apiRequests,
     faults: () => server.faultState(),
     close: () => {
       closing ??= (async () => {

@@ -1,7 +1,8 @@
 /**
  * The ERP sink through the ERP's REST API (group `erp-rest-sink`): customers, contracts, orders
  * and invoices; several customers at once, each customer's records one at a time in partition
- * order (a customer's records are all in one partition).
+ * order (a customer's records are all in one partition). The requests of all customers being written
+ * go out together as `$batch` requests (see erp-rest-client.ts).
  *
  * Per record: read the entity by its alternate key (golden id, document number) → none: create it
  * with the record's Idempotency-Key → there: compare the version the ERP holds (`externalVersion`)
@@ -34,8 +35,14 @@ export interface ErpRestSinkOptions {
   token: string;
   /** Per HTTP call. Default 10 s. */
   timeoutMs?: number;
-  /** Customers (keys) written at once within one call; each key's records stay in order. Default 8. */
+  /**
+   * Customers (keys) written at once within one call; each key's records stay in order. Their
+   * requests of the same moment go out as one `$batch`, so this is also how full batches get.
+   * Default 100.
+   */
   concurrency?: number;
+  /** Most operations per `$batch` request; 1 turns batching off. Default 100. */
+  maxBatchOperations?: number;
 }
 
 const C = TopicNames.canonical;
@@ -58,11 +65,12 @@ export class ErpRestSink implements Sink {
   readonly #customerNumbers = new Map<string, string>();
 
   constructor(options: ErpRestSinkOptions) {
-    this.#concurrency = Math.max(1, options.concurrency ?? 8);
+    this.#concurrency = Math.max(1, options.concurrency ?? 100);
     this.#client = new ErpRestClient({
       apiUrl: options.apiUrl,
       token: options.token,
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.maxBatchOperations === undefined ? {} : { maxBatchOperations: options.maxBatchOperations }),
     });
   }
 

@@ -59,6 +59,7 @@ export class FaultServer {
   private upTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private inFlight = 0;
+  private authenticated = 0;
   private idle: (() => void) | undefined;
 
   constructor(options: FaultServerOptions) {
@@ -81,6 +82,11 @@ export class FaultServer {
 
   get url(): string {
     return `http://${this.host}:${this.port}`;
+  }
+
+  /** API requests that passed authentication since start: what a client's request limit counts. */
+  get apiRequests(): number {
+    return this.authenticated;
   }
 
   get down(): boolean {
@@ -239,6 +245,7 @@ export class FaultServer {
     }
     const who = behaviour.authenticate(req, requestId);
     if (!('clientId' in who)) return who;
+    this.authenticated += 1;
     const limit = this.faults.rateLimit ?? this.options.rateLimit;
     let usage: Record<string, string> = {};
     if (limit) {
