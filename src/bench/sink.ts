@@ -195,7 +195,7 @@ async function throughSink(
 }
 
 /** Fresh records: per customer one customer, two orders and three invoices (a typical mix). */
-function recordsOf(count: number): SinkRecord[] {
+export function recordsOf(count: number): SinkRecord[] {
   const records: SinkRecord[] = [];
   const now = Date.now();
   while (records.length < count) {

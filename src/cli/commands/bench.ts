@@ -10,6 +10,7 @@ import { formatProcessBench, runProcessBench } from '../../bench/process.ts';
 import { registerMatchScenario } from './bench-match.ts';
 import { registerSinkScenario } from './bench-sink.ts';
 import { registerE2eScenario } from './bench-e2e.ts';
+import { registerErpRestScenario } from './bench-erp-rest.ts';
 import { loadConfig } from '../../runtime/config.ts';
 import { printJson, Progress, say } from '../output.ts';
 
@@ -121,6 +122,7 @@ export const scenarios: RegisterScenario[] = [
   registerIngestScenario,
   registerMatchScenario,
   registerSinkScenario,
+  registerErpRestScenario,
   registerE2eScenario,
   registerProcessScenario,
 ];
