@@ -16,7 +16,8 @@
  * at once) go out together as one `$batch` request of up to 100 operations, because the ERP's
  * request limit counts HTTP requests (Business Central: 6000 per 5 minutes, 20 a second), not
  * operations. Each operation keeps its own answer; a batch the ERP refuses as a whole (429, 5xx,
- * no answer) is that answer for each of its operations.
+ * no answer) is that answer for each of its operations. An ERP without `$batch` (404, 405 or 501
+ * to it) gets every call alone from then on.
  */
 import { createHash } from 'node:crypto';
 import DataLoader from 'dataloader';
@@ -44,6 +45,9 @@ interface Answer {
   headers: Headers;
   body: unknown;
 }
+
+/** Answers to `POST …/$batch` that mean the ERP has no batch endpoint. */
+const BATCH_UNSUPPORTED = new Set([404, 405, 501]);
 
 interface BatchAnswer {
   responses?: { id?: unknown; status?: unknown; headers?: unknown; body?: unknown }[];
@@ -80,6 +84,7 @@ export class ErpRestClient {
   readonly #batchUrl: string;
   readonly #companyPath: string;
   readonly #batcher: DataLoader<Call, Answer> | undefined;
+  #batchUnsupported = false;
 
   constructor(options: ErpRestClientOptions) {
     this.#apiUrl = options.apiUrl.replace(/\/+$/, '');
@@ -167,7 +172,9 @@ export class ErpRestClient {
     timeoutMs = this.#timeoutMs,
   ): Promise<Answer> {
     const call: Call = { method, path, body, headers };
-    if (this.#batcher && timeoutMs === this.#timeoutMs) return this.#batcher.load(call);
+    if (this.#batcher && !this.#batchUnsupported && timeoutMs === this.#timeoutMs) {
+      return this.#batcher.load(call);
+    }
     return this.#send(call, timeoutMs);
   }
 
@@ -201,6 +208,17 @@ export class ErpRestClient {
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       return calls.map(() => failure);
+    }
+    // An ERP without `$batch` (an older release, another product): every call alone from now on.
+    if (BATCH_UNSUPPORTED.has(batch.status)) {
+      this.#batchUnsupported = true;
+      return Promise.all(
+        calls.map((call) =>
+          this.#send(call, this.#timeoutMs).catch((error: unknown) =>
+            error instanceof Error ? error : new Error(String(error)),
+          ),
+        ),
+      );
     }
     // Refused as a whole (429, 5xx, 401): that answer is every operation's answer.
     if (batch.status !== 200) return calls.map(() => batch);

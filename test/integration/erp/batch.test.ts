@@ -10,8 +10,11 @@
  *   operations, an id twice, a change-set dependency), and an operation outside the API (a nested
  *   $batch) is refused on its own;
  * - the client sends calls made at the same moment as one batch, and a batch refused as a whole
- *   (429) is a rate-limited error with Retry-After for each of its calls.
+ *   (429) is a rate-limited error with Retry-After for each of its calls;
+ * - against an ERP without `$batch` (404 to it) the client sends every call alone and keeps doing so.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErpRestClient } from '../../../src/consumers/erp-rest/erp-rest-client.ts';
 import { ErrorCodes, SynclineError } from '../../../src/runtime/errors.ts';
@@ -186,6 +189,60 @@ describe('the ERP REST client', () => {
       expect(error.code).toBe(ErrorCodes.TARGET_RATE_LIMITED);
       expect(error.retriable).toBe(true);
       expect(error.retryAfterMs).toBeGreaterThan(0);
+    }
+  });
+
+  it('sends every call alone, from then on, to an ERP that has no $batch', async () => {
+    await erp.erp.clearFaults();
+    // The same ERP behind a front that knows no $batch, as an older release would answer.
+    let batchAttempts = 0;
+    let forwarded = 0;
+    const front: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        if (req.url?.endsWith('/$batch')) {
+          batchAttempts += 1;
+          res.writeHead(404, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { code: 'BadRequest_NotFound', message: 'No HTTP resource.' } }));
+          return;
+        }
+        forwarded += 1;
+        const body = Buffer.concat(chunks);
+        void fetch(`${erp.erp.url}${req.url ?? '/'}`, {
+          method: req.method ?? 'GET',
+          headers: Object.fromEntries(
+            Object.entries(req.headers).filter(
+              (entry): entry is [string, string] => typeof entry[1] === 'string' && entry[0] !== 'host',
+            ),
+          ),
+          ...(body.length > 0 ? { body } : {}),
+        }).then(async (answer) => {
+          res.writeHead(answer.status, Object.fromEntries(answer.headers));
+          res.end(Buffer.from(await answer.arrayBuffer()));
+        });
+      });
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (front.address() as AddressInfo).port;
+      const apiUrl = erp.erp.apiUrl.replace(new URL(erp.erp.apiUrl).origin, `http://127.0.0.1:${port}`);
+      const client = new ErpRestClient({ apiUrl, token: ERP_TOKEN });
+      const inputs = Array.from({ length: 5 }, (_, n) => customerInput(200 + n));
+
+      const written = await Promise.all(
+        inputs.map((input, n) => client.create('customers', input, `no-batch-${n}`)),
+      );
+      const found = await Promise.all(
+        inputs.map((input) => client.findBy('customers', 'externalId', String(input.externalId))),
+      );
+
+      expect(written.map((answer) => answer.kind)).toEqual(inputs.map(() => 'written'));
+      expect(found.map((entity) => entity?.externalId)).toEqual(inputs.map((input) => input.externalId));
+      expect(batchAttempts).toBe(1);
+      expect(forwarded).toBe(10);
+    } finally {
+      await new Promise<void>((resolve) => front.close(() => resolve()));
     }
   });
 });
