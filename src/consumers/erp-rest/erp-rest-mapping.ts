@@ -67,6 +67,17 @@ export function customerBody(customer: Customer): Record<string, unknown> {
   return body;
 }
 
+/**
+ * The customer as an update: without its currency. The currency is set when the ERP customer is
+ * created; after that the ERP owns it, because it refuses to change a customer's currency once
+ * sales documents exist (Business Central does the same), and a golden customer's surviving
+ * currency can move when another source's record merges in. Each document carries its own currency.
+ */
+export function customerUpdateBody(customer: Customer): Record<string, unknown> {
+  const { currencyCode: _setOnCreate, ...body } = customerBody(customer);
+  return body;
+}
+
 export function customerTarget(customer: Customer): ErpTarget {
   return {
     set: 'customers',

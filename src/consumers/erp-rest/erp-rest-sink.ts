@@ -24,6 +24,7 @@ import {
   contractBody,
   customerBody,
   customerTarget,
+  customerUpdateBody,
   invoiceBody,
   orderBody,
   type ErpTarget,
@@ -137,8 +138,11 @@ export class ErpRestSink implements Sink {
     switch (record.topic) {
       case C.customer: {
         const customer = value as unknown as Customer;
-        const body = customerBody(customer);
-        return { target: customerTarget(customer), create: body, update: body };
+        return {
+          target: customerTarget(customer),
+          create: customerBody(customer),
+          update: customerUpdateBody(customer),
+        };
       }
       case C.contract: {
         const contract = value as unknown as Contract;

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   contractStatus,
   customerBody,
+  customerUpdateBody,
   externalDocumentNumber,
   invoiceBody,
   invoiceStatus,
@@ -54,6 +55,16 @@ describe('ERP REST mapping', () => {
     expect(body).not.toHaveProperty('creditLimitMinor');
     expect(body).not.toHaveProperty('blocked');
     expect(customerBody({ ...value, status: 'MERGED' }).blocked).toBe('All');
+  });
+
+  it('sets the customer currency on create only: the ERP owns it once the customer exists', () => {
+    const value = customerValue(golden, 3, { currency: 'USD' }) as unknown as Customer;
+
+    expect(customerBody(value).currencyCode).toBe('USD');
+    expect(customerUpdateBody(value)).not.toHaveProperty('currencyCode');
+    expect(customerUpdateBody(value)).toEqual(
+      Object.fromEntries(Object.entries(customerBody(value)).filter(([name]) => name !== 'currencyCode')),
+    );
   });
 
   it('maps order and invoice lines, dates and statuses; a document without lines gets one line for its total', () => {
