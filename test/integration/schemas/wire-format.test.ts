@@ -45,6 +45,24 @@ afterAll(async () => {
   await registry.deleteSubject(subject, true);
 });
 
+/**
+ * `work`, or an error naming the step after `ms`: this file once timed out as a whole on a loaded
+ * machine, and the next failure should say which of the registry, the broker or kcat was slow.
+ */
+async function step<T>(what: string, work: Promise<T>, ms = 20_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The first `count` raw values of the topic, read by kcat (an independent client), as bytes. */
 async function readWithKcat(count: number): Promise<Buffer[]> {
   const broker = config.kafka.brokers[0]!.replace(/^localhost:/, '127.0.0.1:');
@@ -54,7 +72,8 @@ async function readWithKcat(count: number): Promise<Buffer[]> {
     ['-C', '-b', broker, '-t', topic, '-o', 'beginning', '-e', '-c', String(count), '-f', '%S:%s'],
     {
       encoding: 'buffer',
-      timeout: 30_000,
+      timeout: 15_000,
+      killSignal: 'SIGKILL',
     },
   );
   const values: Buffer[] = [];
@@ -76,26 +95,29 @@ describe('a record written by Syncline is readable by independent clients', () =
       autoRegister: true,
     });
     const [value] = sampleValues(entry.node, 1, 2024, { nullRate: 0 }) as canonical.Customer[];
-    const written = await serde.encode(topic, value!);
+    const written = await step('registry: register and encode', serde.encode(topic, value!));
     const producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
     });
-    await producer.connect();
-    await producer.send({ topic, acks: -1, messages: [{ key: value!.goldenId, value: written }] });
+    await step('broker: connect', producer.connect());
+    await step(
+      'broker: produce',
+      producer.send({ topic, acks: -1, messages: [{ key: value!.goldenId, value: written }] }),
+    );
     await producer.disconnect();
 
-    const [raw] = await readWithKcat(1);
+    const [raw] = await step('kcat: read', readWithKcat(1));
     expect(raw!.equals(written)).toBe(true);
     expect(raw![0]).toBe(0);
     const schemaId = raw!.readUInt32BE(1);
-    expect(schemaId).toBe(await registry.idOf(subject, entry.text));
+    expect(schemaId).toBe(await step('registry: id of the schema', registry.idOf(subject, entry.text)));
 
     const confluent = new SchemaRegistryClient({ baseURLs: [config.schemaRegistryUrl] });
-    const decoded = (await new AvroDeserializer(confluent, SerdeType.VALUE, {}).deserialize(
-      topic,
-      raw!,
+    const decoded = (await step(
+      'registry: Confluent deserializer',
+      new AvroDeserializer(confluent, SerdeType.VALUE, {}).deserialize(topic, raw!),
     )) as Record<string, unknown>;
     const expected = JSON.parse(JSON.stringify(value)) as Record<string, unknown>;
     expect(decoded.goldenId).toBe(value!.goldenId);
@@ -116,9 +138,12 @@ describe('a record written by Syncline is readable by independent clients', () =
       useLatestVersion: true,
     });
     const [value] = sampleValues(entry.node, 1, 7, { nullRate: 0.5 }) as canonical.Customer[];
-    const bytes = await serializer.serialize(topic, value);
+    const bytes = await step('registry: Confluent serializer', serializer.serialize(topic, value));
     const serde = new Serde({ source: registry, bindings: new Map([[topic, { subject, writer: entry }]]) });
-    const decoded = await serde.decode(topic, bytes, { partition: 0, offset: '0' });
+    const decoded = await step(
+      'registry: decode by id',
+      serde.decode(topic, bytes, { partition: 0, offset: '0' }),
+    );
     expect(JSON.parse(JSON.stringify(decoded))).toEqual(JSON.parse(JSON.stringify(value)));
   });
 });
