@@ -16,8 +16,9 @@
  * at once) go out together as one `$batch` request of up to 100 operations, because the ERP's
  * request limit counts HTTP requests (Business Central: 6000 per 5 minutes, 20 a second), not
  * operations. Each operation keeps its own answer; a batch the ERP refuses as a whole (429, 5xx,
- * no answer) is that answer for each of its operations. An ERP without `$batch` (404, 405 or 501
- * to it) gets every call alone from then on.
+ * no answer) is that answer for each of its operations; a batch too large for the ERP (413) is
+ * sent again call by call. An ERP without `$batch` (404, 405 or 501 to it) gets every call alone
+ * from then on.
  */
 import { createHash } from 'node:crypto';
 import DataLoader from 'dataloader';
@@ -212,14 +213,10 @@ export class ErpRestClient {
     // An ERP without `$batch` (an older release, another product): every call alone from now on.
     if (BATCH_UNSUPPORTED.has(batch.status)) {
       this.#batchUnsupported = true;
-      return Promise.all(
-        calls.map((call) =>
-          this.#send(call, this.#timeoutMs).catch((error: unknown) =>
-            error instanceof Error ? error : new Error(String(error)),
-          ),
-        ),
-      );
+      return this.#sendEach(calls);
     }
+    // Too large together is not too large alone: the calls' own answers decide.
+    if (batch.status === 413) return this.#sendEach(calls);
     // Refused as a whole (429, 5xx, 401): that answer is every operation's answer.
     if (batch.status !== 200) return calls.map(() => batch);
     const byId = new Map<string, Answer>();
@@ -241,6 +238,16 @@ export class ErpRestClient {
           `the ERP's $batch answer has no response for operation ${index + 1}`,
           { target: 'erp', method: call.method, path: redactPath(call.path) },
         ),
+    );
+  }
+
+  #sendEach(calls: readonly Call[]): Promise<(Answer | Error)[]> {
+    return Promise.all(
+      calls.map((call) =>
+        this.#send(call, this.#timeoutMs).catch((error: unknown) =>
+          error instanceof Error ? error : new Error(String(error)),
+        ),
+      ),
     );
   }
 

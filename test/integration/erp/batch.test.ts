@@ -11,7 +11,9 @@
  *   $batch) is refused on its own;
  * - the client sends calls made at the same moment as one batch, and a batch refused as a whole
  *   (429) is a rate-limited error with Retry-After for each of its calls;
- * - against an ERP without `$batch` (404 to it) the client sends every call alone and keeps doing so.
+ * - against an ERP without `$batch` (404 to it) the client sends every call alone and keeps doing so;
+ * - a batch too large for the ERP's body limit (413) is sent again call by call: nothing fails for
+ *   the size of the batch.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -189,6 +191,25 @@ describe('the ERP REST client', () => {
       expect(error.code).toBe(ErrorCodes.TARGET_RATE_LIMITED);
       expect(error.retriable).toBe(true);
       expect(error.retryAfterMs).toBeGreaterThan(0);
+    }
+  });
+
+  it('sends the calls of a batch too large for the ERP (413) again one by one', async () => {
+    const small = await startPrivateErp({ rateLimit: null, bodyLimitBytes: 4096 });
+    try {
+      const client = new ErpRestClient({ apiUrl: small.erp.apiUrl, token: ERP_TOKEN });
+      const inputs = Array.from({ length: 20 }, (_, n) => customerInput(300 + n));
+      const before = small.erp.apiRequests();
+
+      const written = await Promise.all(
+        inputs.map((input, n) => client.create('customers', input, `too-large-${n}`)),
+      );
+
+      expect(written.map((answer) => answer.kind)).toEqual(inputs.map(() => 'written'));
+      // One refused batch, then every call alone.
+      expect(small.erp.apiRequests() - before).toBe(1 + inputs.length);
+    } finally {
+      await small.drop();
     }
   });
 
