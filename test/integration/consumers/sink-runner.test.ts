@@ -156,6 +156,14 @@ describe('sink runner', () => {
     await eventually(async () => (await stagedRows()) === keys.length * 5, 30_000, 'every record staged');
     const dlq = await readDlq(kafka, GroupIds.erpRestSink, { prefix: topology.prefix });
     expect(dlq.fold.entries()).toHaveLength(0);
+    // Outcomes are counted once a run's sink call returns: a moment after the ERP shows its rows.
+    await eventually(
+      async () =>
+        (await metricValue(restMetrics, 'syncline_sink_writes_total', { outcome: 'applied' })) >=
+        keys.length * 5,
+      10_000,
+      'every ERP write counted',
+    );
     expect(await metricValue(restMetrics, 'syncline_sink_writes_total', { outcome: 'applied' })).toBe(
       keys.length * 5,
     );
