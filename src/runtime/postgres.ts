@@ -8,6 +8,7 @@ import pg from 'pg';
 import type { Config } from './config.ts';
 import { ErrorCodes, SynclineError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { withTimeout } from './timeout.ts';
 
 export type Pool = pg.Pool;
 
@@ -42,16 +43,10 @@ export function createPgPool(config: Config, logger: Logger, options: PostgresPo
  * DATABASE_UNAVAILABLE otherwise.
  */
 export async function pingDatabase(pool: Pool, timeoutMs = 2000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
   // pg honours a per-query `query_timeout` (its typings omit it): a hung query frees its connection.
   const probe: pg.QueryConfig & { query_timeout: number } = { text: 'SELECT 1', query_timeout: timeoutMs };
   try {
-    await Promise.race([
-      pool.query(probe),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs}ms`)), timeoutMs);
-      }),
-    ]);
+    await withTimeout(pool.query(probe), timeoutMs, () => new Error(`no answer within ${timeoutMs}ms`));
   } catch (error) {
     throw SynclineError.retriable(
       ErrorCodes.DATABASE_UNAVAILABLE,
@@ -59,7 +54,5 @@ export async function pingDatabase(pool: Pool, timeoutMs = 2000): Promise<void> 
       { part: 'postgres' },
       error,
     );
-  } finally {
-    clearTimeout(timer);
   }
 }

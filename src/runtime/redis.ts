@@ -11,6 +11,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Config } from './config.ts';
 import { ErrorCodes, SynclineError } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { withTimeout } from './timeout.ts';
 
 export interface RedisClientOptions {
   /** Shown in logs and in Redis' CLIENT LIST. Default `syncline`. */
@@ -67,14 +68,12 @@ export function createRedis(config: Config, logger: Logger, options: RedisClient
  * otherwise. Uses the given client, so it reports what the stage using that client sees.
  */
 export async function pingRedis(client: Redis, timeoutMs = 2000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const reply = await Promise.race([
+    const reply = await withTimeout(
       client.ping(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs}ms`)), timeoutMs);
-      }),
-    ]);
+      timeoutMs,
+      () => new Error(`no answer within ${timeoutMs}ms`),
+    );
     if (reply !== 'PONG') throw new Error(`unexpected PING reply ${JSON.stringify(reply)}`);
   } catch (error) {
     throw SynclineError.retriable(
@@ -83,8 +82,6 @@ export async function pingRedis(client: Redis, timeoutMs = 2000): Promise<void> 
       { part: 'redis' },
       error,
     );
-  } finally {
-    clearTimeout(timer);
   }
 }
 

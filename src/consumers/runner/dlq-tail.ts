@@ -13,6 +13,7 @@ import { toIncoming } from '../../runtime/bus/kafkajs-message.ts';
 import type { IncomingRecord } from '../../runtime/bus/types.ts';
 import { classify, ErrorCodes, SynclineError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/logger.ts';
+import { withTimeout } from '../../runtime/timeout.ts';
 
 export interface DlqTailOptions {
   kafka: Kafka;
@@ -85,27 +86,13 @@ export class DlqTail {
       },
     });
     const timeoutMs = this.#options.catchUpTimeoutMs ?? 60_000;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        ready,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                SynclineError.retriable(
-                  ErrorCodes.TIMEOUT,
-                  `the DLQ ${topic} was not read to its end within ${timeoutMs} ms`,
-                  { topic },
-                ),
-              ),
-            timeoutMs,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(ready, timeoutMs, () =>
+      SynclineError.retriable(
+        ErrorCodes.TIMEOUT,
+        `the DLQ ${topic} was not read to its end within ${timeoutMs} ms`,
+        { topic },
+      ),
+    );
     logger.debug({ topic }, 'DLQ read to its end; following it');
   }
 

@@ -53,6 +53,7 @@ import type { Sink, SinkOutcome, SinkRecord } from '../sink.ts';
 import { DEFAULT_RETRY_POLICY, probeDelayMs, retryDelayMs, type RetryPolicy } from './backoff.ts';
 import { DlqTail } from './dlq-tail.ts';
 import { ParkingLot, positionOf } from './parking.ts';
+import { withTimeout } from '../../runtime/timeout.ts';
 import { createSinkMetrics, WriteOutcomes, type SinkMetrics } from './sink-metrics.ts';
 import { decodeSinkRecord, entityOf, SINK_TOPIC_HEADER } from './sink-record.ts';
 
@@ -227,7 +228,7 @@ export function createSinkRunner(options: SinkRunnerOptions): SinkRunner {
       await sleep(probeDelayMs(probes));
       if (closing) return;
       try {
-        await withTimeout(sink.probe(), probeTimeoutMs, 'probe');
+        await deadline(sink.probe(), probeTimeoutMs, 'probe');
         break;
       } catch (error) {
         logger.debug({ err: classify(error).toJSON(), probes }, 'probe failed; circuit stays open');
@@ -247,7 +248,7 @@ export function createSinkRunner(options: SinkRunnerOptions): SinkRunner {
 
   async function targetAnswers(): Promise<boolean> {
     try {
-      await withTimeout(sink.probe(), probeTimeoutMs, 'probe');
+      await deadline(sink.probe(), probeTimeoutMs, 'probe');
       return true;
     } catch {
       return false;
@@ -435,7 +436,7 @@ export function createSinkRunner(options: SinkRunnerOptions): SinkRunner {
       // evicted: keep heartbeating while it runs (kafkajs #447, #1083).
       const ticker = setInterval(() => void batch.heartbeat().catch(() => undefined), 2000);
       try {
-        outcomes = await withTimeout(
+        outcomes = await deadline(
           sink.apply(toApply.map((entry) => entry.record)),
           applyTimeoutMs,
           'sink apply',
@@ -583,20 +584,9 @@ function withSinkTopic(incoming: IncomingRecord): IncomingRecord['headers'] {
   return { ...incoming.headers, [SINK_TOPIC_HEADER]: Buffer.from(incoming.topic) };
 }
 
-async function withTimeout<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(SynclineError.retriable(ErrorCodes.TIMEOUT, `${what} took longer than ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** A sink call or probe that may not take longer than `timeoutMs`: retriable TIMEOUT after that. */
+function deadline<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  return withTimeout(work, timeoutMs, () =>
+    SynclineError.retriable(ErrorCodes.TIMEOUT, `${what} took longer than ${timeoutMs} ms`),
+  );
 }

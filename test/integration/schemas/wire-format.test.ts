@@ -19,6 +19,7 @@ import { loadCatalog } from '../../../src/schemas/catalog.ts';
 import { RegistryClient } from '../../../src/schemas/registry-client.ts';
 import { sampleValues } from '../../../src/schemas/samples.ts';
 import { Serde } from '../../../src/schemas/serde.ts';
+import { withTimeout } from '../../../src/runtime/timeout.ts';
 
 const run = promisify(execFile);
 const config = loadConfig();
@@ -56,18 +57,8 @@ afterAll(async () => {
  * `work`, or an error naming the step after `ms`: this file once timed out as a whole on a loaded
  * machine, and the next failure should say which of the registry, the broker or kcat was slow.
  */
-async function step<T>(what: string, work: Promise<T>, ms = 20_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+function step<T>(what: string, work: Promise<T>, ms = 20_000): Promise<T> {
+  return withTimeout(work, ms, () => new Error(`${what}: no answer within ${ms} ms`));
 }
 
 /** The first `count` raw values of the topic, read by kcat (an independent client), as bytes. */
