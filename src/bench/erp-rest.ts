@@ -18,6 +18,7 @@ import type { SinkRecord } from '../consumers/sink.ts';
 import { startErpServer, type ErpServer } from '../erp/server.ts';
 import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
+import { median, pass, rate } from './rounds.ts';
 import { recordsOf } from './sink.ts';
 
 export interface ErpRestBenchOptions {
@@ -75,31 +76,22 @@ export async function runErpRestBench(options: ErpRestBenchOptions): Promise<Erp
         }),
       );
     }
-    const contenders = [
+    const sinks = [
       new ErpRestSink({ apiUrl: erps[0]!.apiUrl, token: TOKEN }),
       new ErpRestSink({ apiUrl: erps[1]!.apiUrl, token: TOKEN, concurrency: 8, maxBatchOperations: 1 }),
     ];
-    const pass = async (records: readonly SinkRecord[]): Promise<{ seconds: number[]; calls: number[] }> => {
-      const seconds = [0, 0];
-      const calls = [0, 0];
-      for (let start = 0, turn = 0; start < records.length; start += options.batch, turn += 1) {
-        const chunk = records.slice(start, start + options.batch);
-        for (let n = 0; n < contenders.length; n += 1) {
-          const index = (turn + n) % contenders.length;
-          const before = erps[index]!.apiRequests();
-          const started = process.hrtime.bigint();
-          await applyAll(contenders[index]!, chunk);
-          seconds[index]! += Number(process.hrtime.bigint() - started) / 1e9;
-          calls[index]! += erps[index]!.apiRequests() - before;
-        }
-      }
-      return { seconds, calls };
-    };
-    await pass(recordsOf(Math.min(options.rows, 300))); // warm-up: connections, plans; not counted
+    const calls = [0, 0];
+    const contenders = sinks.map((sink, index) => async (chunk: readonly SinkRecord[]) => {
+      const before = erps[index]!.apiRequests();
+      await applyAll(sink, chunk);
+      calls[index]! += erps[index]!.apiRequests() - before;
+    });
+    await pass(recordsOf(Math.min(options.rows, 300)), options.batch, contenders); // warm-up: not counted
     for (let round = 1; round <= options.rounds; round += 1) {
-      const { seconds, calls } = await pass(recordsOf(options.rows));
-      samples.batched.push(Math.round(options.rows / seconds[0]!));
-      samples.single.push(Math.round(options.rows / seconds[1]!));
+      calls.fill(0);
+      const seconds = await pass(recordsOf(options.rows), options.batch, contenders);
+      samples.batched.push(rate(options.rows, seconds[0]!));
+      samples.single.push(rate(options.rows, seconds[1]!));
       requests.batched += calls[0]!;
       requests.single += calls[1]!;
       say(
@@ -164,11 +156,6 @@ async function dropSchemas(databaseUrl: string, schemas: readonly string[]): Pro
   } finally {
     await client.end();
   }
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? 0;
 }
 
 function round3(value: number): number {

@@ -13,6 +13,7 @@ import type { Catalog, TopicSchema } from '../schemas/catalog.ts';
 import { loadCatalog } from '../schemas/catalog.ts';
 import { sampleValues } from '../schemas/samples.ts';
 import { InMemorySchemaSource, Serde, bindingsFromCatalog } from '../schemas/serde.ts';
+import { median } from './rounds.ts';
 
 export interface SerdeBenchOptions {
   /** Records per schema per round; default 2000. */
@@ -187,10 +188,6 @@ async function timeInterleaved(
       if (round >= warmup) rates[name].push(count / seconds);
     }
   }
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0);
-  };
   return {
     avroEncode: median(rates.avroEncode),
     jsonEncode: median(rates.jsonEncode),

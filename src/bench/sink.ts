@@ -27,6 +27,7 @@ import {
 import type { SinkRecord } from '../consumers/sink.ts';
 import { IdempotencyStore } from '../processors/pipeline/idempotency.ts';
 import { ErrorCodes, SynclineError } from '../runtime/errors.ts';
+import { median, pass, rate } from './rounds.ts';
 
 export interface SinkBenchOptions {
   pool: pg.Pool;
@@ -116,27 +117,6 @@ export async function runSinkBench(options: SinkBenchOptions): Promise<SinkBench
     ratioWithClaims: round2(withClaims / plain),
     samples,
   };
-}
-
-/**
- * One pass over `records` in batches; every batch goes through every contender, in an order that
- * rotates per batch, so a slow moment of the shared machine falls on all of them alike. Returns
- * the seconds each contender spent.
- */
-async function pass(
-  records: readonly SinkRecord[],
-  batch: number,
-  contenders: ReadonlyArray<(chunk: readonly SinkRecord[]) => Promise<void>>,
-): Promise<number[]> {
-  const seconds = contenders.map(() => 0);
-  for (let start = 0, turn = 0; start < records.length; start += batch, turn += 1) {
-    const chunk = records.slice(start, start + batch);
-    for (let n = 0; n < contenders.length; n += 1) {
-      const index = (turn + n) % contenders.length;
-      seconds[index]! += await timed(() => contenders[index]!(chunk));
-    }
-  }
-  return seconds;
 }
 
 export function formatSinkBench(report: SinkBenchReport): string {
@@ -316,22 +296,6 @@ function invoiceOf(goldenId: string, invoiceId: string, at: number): Record<stri
     paidAt: null,
     lines,
   };
-}
-
-async function timed(work: () => Promise<void>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await work();
-  return Number(process.hrtime.bigint() - started) / 1e9;
-}
-
-function rate(rows: number, seconds: number): number {
-  return Math.round(rows / seconds);
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : Math.round((sorted[middle - 1]! + sorted[middle]!) / 2);
 }
 
 function round2(value: number): number {
