@@ -181,13 +181,7 @@ export class ErpRestClient {
 
   /** DataLoader's batch function: one value (or error) per call, in order. */
   async #sendTogether(calls: readonly Call[]): Promise<(Answer | Error)[]> {
-    if (calls.length === 1) {
-      try {
-        return [await this.#send(calls[0]!, this.#timeoutMs)];
-      } catch (error) {
-        return [error instanceof Error ? error : new Error(String(error))];
-      }
-    }
+    if (calls.length === 1) return this.#sendEach(calls); // one call needs no batch around it
     let batch: Answer;
     try {
       batch = await this.#request(

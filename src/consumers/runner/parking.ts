@@ -42,15 +42,11 @@ export class ParkingLot {
     this.#fold.add(record);
     const key = record.key?.toString('utf8');
     if (key === undefined) return;
-    const pending = this.#pending.get(key);
-    if (!pending) return;
+    if (!this.#pending.has(key)) return;
     const topic = headerText(record.headers, DlqHeaders.topic);
     const partition = headerText(record.headers, DlqHeaders.partition);
     const offset = headerText(record.headers, DlqHeaders.offset);
-    const original = `${topic}/${partition}/${offset}`;
-    const left = pending.filter((entry) => entry.original !== original);
-    if (left.length > 0) this.#pending.set(key, left);
-    else this.#pending.delete(key);
+    this.#forget(key, `${topic}/${partition}/${offset}`);
   }
 
   /**
@@ -66,6 +62,11 @@ export class ParkingLot {
 
   /** The send of a noted entry failed: the entry is not in the DLQ and holds nothing back. */
   withdraw(key: string, original: string): void {
+    this.#forget(key, original);
+  }
+
+  /** Drops the pending notes of `key` for the record at `original`. */
+  #forget(key: string, original: string): void {
     const left = (this.#pending.get(key) ?? []).filter((entry) => entry.original !== original);
     if (left.length > 0) this.#pending.set(key, left);
     else this.#pending.delete(key);
