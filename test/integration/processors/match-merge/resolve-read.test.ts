@@ -92,35 +92,23 @@ describe('the first read of a resolve, with its locks', () => {
     const names = lookupKeys(profile);
     const held = names[names.length - 1]!;
     expect(await harness.store.acquireLocks([held], 'other', 5000)).toBe(true);
+    const readWithLocks = () =>
+      harness.store.readForResolve(
+        refs,
+        blocks,
+        seed,
+        { views: 51, docs: 4 },
+        { names, token: 'mine', ttlMs: 5000 },
+      );
 
-    const refused = await harness.store.readForResolve(
-      refs,
-      blocks,
-      seed,
-      { views: 51, docs: 4 },
-      {
-        names,
-        token: 'mine',
-        ttlMs: 5000,
-      },
-    );
+    const refused = await readWithLocks();
     expect(refused).toBeNull();
     for (const name of names.filter((name) => name !== held)) {
       expect(await harness.store.redis.exists(harness.store.lockKey(name))).toBe(0);
     }
 
     await harness.store.releaseLocks([held], 'other');
-    const taken = await harness.store.readForResolve(
-      refs,
-      blocks,
-      seed,
-      { views: 51, docs: 4 },
-      {
-        names,
-        token: 'mine',
-        ttlMs: 5000,
-      },
-    );
+    const taken = await readWithLocks();
     expect(taken).not.toBeNull();
     for (const name of names) {
       expect(await harness.store.redis.get(harness.store.lockKey(name))).toBe('mine');
