@@ -13,6 +13,7 @@ import { LocalStack } from '../infra/stack.ts';
 import { startIngest, RAW_TOPICS } from '../producers/ingest-service.ts';
 import { ErpSandbox } from '../producers/erp-polling/erp-sandbox.ts';
 import { erpCustomersOf } from '../producers/simulator/event-script.ts';
+import { quantile } from '../producers/simulator/http-sender.ts';
 import { generatePopulation, type TruthLine } from '../producers/simulator/population.ts';
 import { MatchEngine } from '../processors/match-merge/engine.ts';
 import { RedisMatchStore } from '../processors/match-merge/store.ts';
@@ -249,7 +250,7 @@ export async function runDemo(baseConfig: Config, logger: Logger, options: DemoO
       }
       sinkWrites[group.target] = byOutcome;
     }
-    const toErp = [...(sinks.latencies.get('erp-rest') ?? [])].sort((a, b) => a - b);
+    const toErp = sinks.latencies.get('erp-rest') ?? [];
     const outcome = (name: string) => summary.byOutcome[name] ?? 0;
     const erpRecordsPolled = rawRecords['raw.erp.customer'] ?? 0;
     const refusedCount = Object.entries(summary.byStatus)
@@ -357,12 +358,6 @@ async function startDemoProcessing(options: ProcessingOptions): Promise<DemoProc
     },
     close: () => processor.close(),
   };
-}
-
-/** The value at quantile `q` of ascending `sorted` samples (nearest rank); 0 without samples. */
-function quantile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
 }
 
 function round(value: number): number {
